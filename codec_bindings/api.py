@@ -1,0 +1,160 @@
+"""encode / decode / encode_many: one interface over x264, x265 (PyAV) and vvenc (ffmpeg process)."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from codec_bindings.annexb import DROPPED_NAL_TYPES
+from codec_bindings.decoder import decode_yuv420
+from codec_bindings.encoded import Encoded
+from codec_bindings.errors import CodecError, CodecInputError
+from codec_bindings.validate import as_rgb_uint8, check_preset, check_rate, check_threads
+from codec_bindings.vvenc import VVENC
+from codec_bindings.x26x import X264, X265
+from codec_bindings.yuv import Yuv420, pad_to, padded_size, rgb_to_yuv420, yuv420_to_rgb
+
+
+class Codec(Protocol):
+    name: str
+    decoder_name: str
+    bitstream_format: str
+    default_preset: str
+    max_qp: int
+    supports_crf: bool
+    size_multiple: int
+    min_size: int
+
+    def encode_yuv(self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int) -> tuple[bytes, dict]: ...
+
+    def encode_yuv_many(self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int) -> list[tuple[bytes, dict]]: ...
+
+
+CODECS: dict[str, Codec] = {"x264": X264, "x265": X265, "vvenc": VVENC}
+DEFAULT_MATRIX, DEFAULT_RANGE = "bt601", "limited"
+
+
+def get_codec(name: str) -> Codec:
+    if name not in CODECS:
+        raise CodecInputError(f"unknown codec {name!r}; known: {', '.join(CODECS)}")
+    return CODECS[name]
+
+
+def encode(
+    image: np.ndarray,
+    codec: str,
+    *,
+    qp: int | None = None,
+    crf: float | None = None,
+    preset: str | None = None,
+    threads: int = 1,
+    matrix: str = DEFAULT_MATRIX,
+    value_range: str = DEFAULT_RANGE,
+) -> Encoded:
+    """Encode one RGB uint8 picture as one intra picture at constant ``qp`` (or ``crf``)."""
+    spec = get_codec(codec)
+    preset = preset or spec.default_preset
+    check_rate(codec, spec.max_qp, spec.supports_crf, qp, crf)
+    _check_common(codec, preset, threads)
+    rgb = as_rgb_uint8(image)
+    planes, padded = _prepare(rgb, spec, matrix, value_range)
+    bitstream, encoder_params = spec.encode_yuv(planes, qp=qp, crf=crf, preset=preset, threads=threads)
+    return _finish(rgb, spec, bitstream, encoder_params, padded, qp, crf, preset, threads, matrix, value_range)
+
+
+def encode_many(
+    images: Sequence[np.ndarray],
+    codec: str,
+    qps: Sequence[int],
+    *,
+    preset: str | None = None,
+    threads: int = 1,
+    matrix: str = DEFAULT_MATRIX,
+    value_range: str = DEFAULT_RANGE,
+) -> list[list[Encoded]]:
+    """The whole QP grid of many pictures: result[i][j] is image i at qps[j].
+
+    vvenc streams all pictures of one size through one process per QP; x264/x265 run in-process.
+    """
+    spec = get_codec(codec)
+    preset = preset or spec.default_preset
+    for qp in qps:
+        check_rate(codec, spec.max_qp, spec.supports_crf, qp, None)
+    _check_common(codec, preset, threads)
+    rgbs = [as_rgb_uint8(image) for image in images]
+    prepared = [_prepare(rgb, spec, matrix, value_range) for rgb in rgbs]
+    results: list[list[Encoded | None]] = [[None] * len(qps) for _ in rgbs]
+    by_size: dict[tuple[int, int], list[int]] = {}
+    for index, (_, padded) in enumerate(prepared):
+        by_size.setdefault(padded, []).append(index)
+    for indices in by_size.values():
+        for qp_index, qp in enumerate(qps):
+            outputs = spec.encode_yuv_many([prepared[i][0] for i in indices], qp=qp, preset=preset, threads=threads)
+            for i, (bitstream, encoder_params) in zip(indices, outputs):
+                results[i][qp_index] = _finish(
+                    rgbs[i], spec, bitstream, encoder_params, prepared[i][1], qp, None, preset, threads, matrix, value_range
+                )
+    return results  # type: ignore[return-value]
+
+
+def decode(bitstream: bytes, codec: str, *, matrix: str = DEFAULT_MATRIX, value_range: str = DEFAULT_RANGE,
+           size: tuple[int, int] | None = None, expected_sha256: str | None = None) -> np.ndarray:
+    """Decode one picture bitstream to RGB uint8; ``size`` = (height, width) crops the codec padding off.
+
+    ``expected_sha256`` (as recorded in params) is checked first: FFmpeg's HEVC decoder conceals a
+    truncated slice without any error, so integrity must come from the recorded hash.
+    """
+    if expected_sha256 is not None and hashlib.sha256(bitstream).hexdigest() != expected_sha256:
+        raise CodecError(f"{codec}: bitstream sha256 does not match the recorded {expected_sha256[:12]}… (corrupt or truncated)")
+    planes = decode_yuv420(bitstream, get_codec(codec).decoder_name)
+    rgb = yuv420_to_rgb(planes, matrix, value_range)
+    if size is not None:
+        height, width = size
+        if height > rgb.shape[0] or width > rgb.shape[1]:
+            raise CodecError(f"{codec}: decoded picture {rgb.shape[1]}x{rgb.shape[0]} smaller than requested {width}x{height}")
+        rgb = rgb[:height, :width]
+    return np.ascontiguousarray(rgb)
+
+
+def _check_common(codec: str, preset: str, threads: int) -> None:
+    check_preset(codec, preset)
+    check_threads(threads)
+
+
+def _prepare(rgb: np.ndarray, spec: Codec, matrix: str, value_range: str) -> tuple[Yuv420, tuple[int, int]]:
+    padded = padded_size(rgb.shape[0], rgb.shape[1], spec.size_multiple, spec.min_size)
+    try:
+        planes = rgb_to_yuv420(pad_to(rgb, *padded), matrix, value_range)
+    except ValueError as error:
+        raise CodecInputError(str(error)) from error
+    return planes, padded
+
+
+def _finish(rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict, padded: tuple[int, int],
+            qp: int | None, crf: float | None, preset: str, threads: int, matrix: str, value_range: str) -> Encoded:
+    height, width = rgb.shape[:2]
+    recon_planes = decode_yuv420(bitstream, spec.decoder_name)
+    if (recon_planes.height, recon_planes.width) != padded:
+        raise CodecError(f"{spec.name}: decoded {recon_planes.width}x{recon_planes.height}, encoded {padded[1]}x{padded[0]}")
+    recon = np.ascontiguousarray(yuv420_to_rgb(recon_planes, matrix, value_range)[:height, :width])
+    bits = 8 * len(bitstream)
+    params = {
+        "codec": spec.name,
+        **encoder_params,
+        "preset": preset,
+        "qp": qp,
+        "slice_qp": qp,
+        "crf": crf,
+        "threads": threads,
+        "intra": "one IDR picture",
+        "color": {"matrix": matrix, "range": value_range, "chroma": "4:2:0, 2x2 box average down, bilinear up", "bit_depth": 8, "coded_bit_depth": 10 if spec.name == "vvenc" else 8},
+        "width": width,
+        "height": height,
+        "padding": {"mode": "edge replicate, bottom/right", "padded_width": padded[1], "padded_height": padded[0]},
+        "dropped_nal_units": sorted(set(DROPPED_NAL_TYPES[spec.bitstream_format].values())),
+        "bits": bits,
+        "sha256": hashlib.sha256(bitstream).hexdigest(),
+    }
+    return Encoded(spec.name, bitstream, bits, bits / (width * height), qp, crf, recon, params)
