@@ -1,0 +1,78 @@
+"""FactoryConfig: everything that decides a dataset's bytes; serialised into dataset.json and hashed for resume."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from codec_bindings import get_codec
+from pipeline.degrade import PRESETS
+
+DEFAULT_QPS = tuple(range(20, 51, 2))  # covers 0.45 -> 0.09 bpp (QP ~30 -> 44 +- 6) and q - 10 of each
+DEFAULT_CODECS = ("x264", "x265", "vvenc")
+
+
+@dataclass(frozen=True)
+class FactoryConfig:
+    source: str
+    out: str
+    codecs: tuple[str, ...] = DEFAULT_CODECS
+    qps: tuple[int, ...] = DEFAULT_QPS
+    crfs: tuple[float, ...] = ()
+    lq_grid: bool = False  # also code X̃ upsampled to `size` (the target rates R̄ of the evaluation protocol)
+    size: int = 512
+    crop: str = "center"  # "center" (the paper's protocol) or "random" (training data)
+    degradation: str = "s3diff"
+    scale: int = 4
+    seed: int = 0
+    shard_size: int = 64
+    presets: tuple[tuple[str, str], ...] = ()  # (codec, preset) overrides of the codec defaults
+    threads: int = 1
+    png_compression: int = 3
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        for codec in self.codecs:
+            get_codec(codec)
+        if self.crop not in ("center", "random"):
+            raise ValueError(f"crop must be 'center' or 'random', got {self.crop!r}")
+        if self.degradation not in PRESETS:
+            raise ValueError(f"unknown degradation preset {self.degradation!r}; known: {', '.join(PRESETS)}")
+        if self.size % self.scale:
+            raise ValueError(f"size {self.size} is not divisible by scale {self.scale}")
+        if self.shard_size < 1:
+            raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
+        if not self.qps and not self.crfs:
+            raise ValueError("give at least one QP or CRF point")
+
+    def preset_for(self, codec: str) -> str:
+        return dict(self.presets).get(codec, get_codec(codec).default_preset)
+
+    def as_dict(self) -> dict:
+        record = dataclasses.asdict(self)
+        record.pop("extra")
+        return record
+
+
+BASE_FIELDS = ("size", "crop", "degradation", "scale", "seed", "shard_size", "png_compression")
+
+
+def base_config_hash(config: FactoryConfig, listing_digest: str) -> str:
+    """Hash of what decides the base group's bytes (the source listing included, not the OUT path)."""
+    return _hash({"listing": listing_digest, **{name: getattr(config, name) for name in BASE_FIELDS}})
+
+
+def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder_version: str) -> str:
+    return _hash({
+        "base": base_hash, "codec": codec, "qps": list(config.qps), "crfs": [float(c) for c in config.crfs],
+        "lq_grid": config.lq_grid, "preset": config.preset_for(codec), "threads": config.threads, "encoder": encoder_version,
+    })  # fmt: skip
+
+
+def listing_digest(keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+def _hash(value: dict) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]

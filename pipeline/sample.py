@@ -1,0 +1,46 @@
+"""One input image -> the base members of one sample: decode -> crop -> degrade -> PNG (plain functions)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pipeline.config import FactoryConfig
+from pipeline.crop import center_crop_resized, random_crop_resized
+from pipeline.decode_image import decode_image
+from pipeline.degrade import degrade, rng_for_sample
+from pipeline.sources import SourceItem, read_bytes
+from shards.dataset_info import to_json_bytes
+from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX
+
+
+def encode_png(rgb: np.ndarray, compression: int) -> bytes:
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return data.tobytes()
+
+
+def decode_png(data: bytes, name: str) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{name}: not a decodable PNG")
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def make_base_sample(item: SourceItem, key: str, config: FactoryConfig, storage_options: dict | None) -> dict[str, bytes]:
+    """Members {suffix: bytes} of one sample; raises SourceError (or ValueError) for a bad input."""
+    image = decode_image(read_bytes(item, storage_options), item.uri)
+    if config.crop == "center":
+        clean, crop_record = center_crop_resized(image, config.size, name=item.uri)
+    else:
+        clean, crop_record = random_crop_resized(image, config.size, rng_for_sample(f"crop:{item.key_hint}", config.seed), name=item.uri)
+    lq, degradation_record = degrade(clean, config.degradation, rng_for_sample(item.key_hint, config.seed), config.scale)
+    meta = {
+        "key": key, "source": item.key_hint, "seed": config.seed,
+        "size": config.size, "scale": config.scale, "crop": crop_record, "degradation": degradation_record,
+    }  # fmt: skip
+    return {
+        CLEAN_SUFFIX: encode_png(clean, config.png_compression),
+        LQ_SUFFIX: encode_png(lq, config.png_compression),
+        META_SUFFIX: to_json_bytes(meta),
+    }

@@ -1,0 +1,1 @@
+"""The data contract: layout (names), tar format, manifests, dataset.json and storage."""

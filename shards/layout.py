@@ -1,0 +1,75 @@
+"""THE CONTRACT: what a vrpsr dataset looks like on disk. Writer (pipeline) and reader (loader,
+verify, stats) import every name from here; no member name or path is spelled anywhere else.
+
+    dataset.json                   schema version, config, grid, seeds, codec versions
+    base/base-000123.tar           per sample: <key>.clean.png, <key>.lq.png, <key>.meta.json
+    x264/x264-000123.tar           per sample: <key>.qp32.h264 ... + <key>.meta.json (bpp, psnr, sha256 per picture)
+    manifest/x264-000123.parquet   one row per (sample, codec, picture); manifest/base-*.parquet: one row per sample
+    failures/base-000123.parquet   inputs that could not be used: (source, reason)
+    _done/x264-000123.json         written last: the shard is complete (stats, sha256, config hash inside)
+
+Tar members follow WebDataset naming: "<key>.<suffix>", the key has no dot. Every group of a shard
+index holds the same keys in the same order.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+DATASET_FILE = "dataset.json"
+BASE_GROUP = "base"
+CODEC_GROUPS = ("x264", "x265", "vvenc")
+BITSTREAM_EXTENSIONS = {"x264": "h264", "x265": "h265", "vvenc": "h266"}
+LIBRARY_NAMES = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
+
+CLEAN_SUFFIX = "clean.png"
+LQ_SUFFIX = "lq.png"
+META_SUFFIX = "meta.json"
+
+# Which picture of the sample a bitstream codes: the clean target X, or the SR input X̃ upsampled to size.
+CLEAN_PICTURE, LQ_PICTURE = "clean", "lq"
+
+BASE_MANIFEST_COLUMNS = ("key", "shard", "source", "width", "height")
+CODEC_MANIFEST_COLUMNS = ("key", "shard", "codec", "picture", "mode", "qp", "crf", "bpp", "psnr", "bytes", "sha256", "member")
+FAILURE_COLUMNS = ("shard", "source", "reason")
+
+
+def sample_key(shard_index: int, position: int) -> str:
+    """Key of the input at ``position`` of shard ``shard_index`` (stable: the listing is sorted)."""
+    return f"{shard_index:06d}_{position:05d}"
+
+
+def shard_path(group: str, shard_index: int) -> str:
+    return f"{group}/{group}-{shard_index:06d}.tar"
+
+
+def manifest_path(group: str, shard_index: int) -> str:
+    return f"manifest/{group}-{shard_index:06d}.parquet"
+
+
+def failures_path(shard_index: int) -> str:
+    return f"failures/{BASE_GROUP}-{shard_index:06d}.parquet"
+
+
+def done_path(group: str, shard_index: int) -> str:
+    return f"_done/{group}-{shard_index:06d}.json"
+
+
+def picture_name(picture: str, mode: str, value: int) -> str:
+    """'qp32', 'crf23', 'lq_qp32': the name of one coded picture of a sample within a codec group."""
+    prefix = "" if picture == CLEAN_PICTURE else f"{picture}_"
+    return f"{prefix}{mode}{value:02d}"
+
+
+def bitstream_suffix(codec: str, name: str) -> str:
+    return f"{name}.{BITSTREAM_EXTENSIONS[codec]}"
+
+
+def member_name(key: str, suffix: str) -> str:
+    return f"{key}.{suffix}"
+
+
+def split_member_name(name: str) -> tuple[str, str]:
+    """'000001_00003.qp32.h264' -> ('000001_00003', 'qp32.h264')."""
+    key, dot, suffix = name.partition(".")
+    if not dot or not key or not suffix:
+        raise ValueError(f"tar member {name!r} is not '<key>.<suffix>'")
+    return key, suffix
