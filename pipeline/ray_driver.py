@@ -137,7 +137,10 @@ def _record_dataset(storage: Storage, config: FactoryConfig, hashes: dict, versi
     info = read_dataset_info(storage) or {"schema_version": SCHEMA_VERSION, "groups": {}}
     previous_base = info["groups"].get(BASE_GROUP, {}).get("config_hash")
     if previous_base not in (None, hashes[BASE_GROUP]):
-        raise ShardError(f"{storage.url('dataset.json')}: base group made with config {previous_base}, this run's is {hashes[BASE_GROUP]}")
+        raise ShardError(
+            f"{storage.url('dataset.json')}: the base group was made with config {previous_base}, this run's is "
+            f"{hashes[BASE_GROUP]} (seed, size, crop, degradation or the input listing changed): write to a new OUT"
+        )
     info.update(num_shards=num_shards, num_inputs=num_inputs, shard_size=config.shard_size, seed=config.seed, size=config.size,
                 scale=config.scale, degradation=config.degradation, crop=config.crop, source=config.source)  # fmt: skip
     info["groups"][BASE_GROUP] = {"config_hash": hashes[BASE_GROUP]}

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from codec_bindings import CodecError
+from pipeline.errors import SourceError
+from shards.errors import ShardError
 from vrpsr_cli import generate_command
 
 COMMANDS = {"generate": generate_command}
@@ -15,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, module in COMMANDS.items():
         module.add_parser(subparsers)
     args = parser.parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except (CodecError, ShardError, SourceError, ValueError) as error:
+        print(f"vrpsr {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
