@@ -1,0 +1,92 @@
+"""Checkpoints: weights as safetensors, optimiser/scheduler/RNG state as plain tensors (weights_only load).
+
+A checkpoint is a folder ``<output_dir>/checkpoints/step-0001000/`` holding ``model.safetensors`` (only
+the trainable weights when the model defines ``trainable_state_dict``), ``discriminator.safetensors``,
+``ema.safetensors``, ``training_state.pt`` and ``config.json``. It is written to a temporary folder and
+renamed when complete, so a crash never leaves a half checkpoint that resume would pick up.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from training.ema import ParameterEMA
+
+CHECKPOINTS = "checkpoints"
+TRAINING_STATE = "training_state.pt"
+
+
+def checkpoint_dir(output_dir: str | Path, step: int) -> Path:
+    return Path(output_dir) / CHECKPOINTS / f"step-{step:07d}"
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The complete checkpoint with the highest step, or None."""
+    folders = [p for p in (Path(output_dir) / CHECKPOINTS).glob("step-*") if (p / TRAINING_STATE).is_file()]
+    return max(folders, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def model_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """What to save of `model`: its trainable_state_dict() when it has one, else its full state_dict()."""
+    state = model.trainable_state_dict() if hasattr(model, "trainable_state_dict") else model.state_dict()
+    return {name: tensor.detach().contiguous() for name, tensor in state.items()}
+
+
+def load_model_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    if hasattr(model, "load_trainable_state_dict"):
+        model.load_trainable_state_dict(state)
+    else:
+        model.load_state_dict(state)
+
+
+def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn.Module | None,
+                    optimizers: dict[str, Any], ema: ParameterEMA | None, config: dict) -> Path:
+    """Write everything needed to continue at `step`; `optimizers` maps a name to an optimizer or scheduler."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    save_file(model_weights(model), str(partial / "model.safetensors"))
+    if discriminator is not None:
+        save_file(model_weights(discriminator), str(partial / "discriminator.safetensors"))
+    if ema is not None:
+        save_file(ema.state_dict(), str(partial / "ema.safetensors"))
+    state = {"step": step, "cpu_rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+             **{name: item.state_dict() for name, item in optimizers.items()}}
+    torch.save(state, partial / TRAINING_STATE)
+    (partial / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+    return folder
+
+
+def load_checkpoint(folder: str | Path, model: nn.Module, discriminator: nn.Module | None,
+                    optimizers: dict[str, Any], ema: ParameterEMA | None) -> int:
+    """Restore a checkpoint written by `save_checkpoint` in place; returns its step."""
+    folder = Path(folder)
+    if not (folder / TRAINING_STATE).is_file():
+        raise FileNotFoundError(f"{folder} is not a complete checkpoint (no {TRAINING_STATE})")
+    load_model_weights(model, load_file(str(folder / "model.safetensors")))
+    if discriminator is not None:
+        if not (folder / "discriminator.safetensors").is_file():
+            raise FileNotFoundError(f"{folder} has no discriminator.safetensors but this run trains one")
+        load_model_weights(discriminator, load_file(str(folder / "discriminator.safetensors")))
+    if ema is not None:
+        if not (folder / "ema.safetensors").is_file():
+            raise FileNotFoundError(f"{folder} has no ema.safetensors but this run keeps an EMA")
+        ema.load_state_dict(load_file(str(folder / "ema.safetensors")))
+    state = torch.load(folder / TRAINING_STATE, weights_only=True)
+    for name, item in optimizers.items():
+        if name not in state:
+            raise KeyError(f"{folder / TRAINING_STATE} has no {name!r} state")
+        item.load_state_dict(state[name])
+    torch.set_rng_state(state["cpu_rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"])

@@ -1,0 +1,97 @@
+"""The codec condition c = (codec, target bpp): as a text prompt and as an embedded 4-D vector.
+
+The paper gives c twice: a prompt ``"A {libx264} {0.3} bpp compressed image."`` for the text encoder,
+and the vector ``[one-hot(x264, x265, vvenc), bpp]`` whose scalars are each embedded sinusoidally
+(64 dims each -> 256 for the simulator, 16 each -> 64 for RRDBNet) and turned into FiLM parameters.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+CODEC_NAMES: tuple[str, ...] = ("x264", "x265", "vvenc")
+LIBRARY_NAMES: dict[str, str] = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
+CONDITION_DIM = len(CODEC_NAMES) + 1
+
+
+def codec_index(codec: str) -> int:
+    """Position of `codec` in the one-hot; raises ValueError naming the known codecs."""
+    if codec not in CODEC_NAMES:
+        raise ValueError(f"unknown codec {codec!r}; known codecs: {', '.join(CODEC_NAMES)}")
+    return CODEC_NAMES.index(codec)
+
+
+def codec_onehot(codec: str) -> torch.Tensor:
+    """The 3-D one-hot of `codec` (float32)."""
+    onehot = torch.zeros(len(CODEC_NAMES))
+    onehot[codec_index(codec)] = 1.0
+    return onehot
+
+
+def condition_vector(codec: str, bpp: float) -> torch.Tensor:
+    """The 4-D condition ``[one-hot(3), bpp]`` (float32)."""
+    if not math.isfinite(bpp) or bpp < 0:
+        raise ValueError(f"bpp must be a finite non-negative number, got {bpp!r}")
+    return torch.cat([codec_onehot(codec), torch.tensor([float(bpp)])])
+
+
+def condition_batch(onehot: torch.Tensor, bpp: torch.Tensor) -> torch.Tensor:
+    """Stack a batch of one-hots (B x 3) and rates (B) into B x 4 condition vectors."""
+    if onehot.ndim != 2 or onehot.shape[1] != len(CODEC_NAMES):
+        raise ValueError(f"codec one-hot must be B x {len(CODEC_NAMES)}, got {tuple(onehot.shape)}")
+    bpp = bpp.reshape(-1, 1).to(onehot.dtype)
+    if bpp.shape[0] != onehot.shape[0]:
+        raise ValueError(f"{onehot.shape[0]} one-hots but {bpp.shape[0]} bpp values")
+    return torch.cat([onehot, bpp], dim=1)
+
+
+def condition_prompt(codec: str, bpp: float) -> str:
+    """The paper's prompt, e.g. ``A {libx264} {0.3} bpp compressed image.`` (bpp rounded to 2 decimals)."""
+    library = LIBRARY_NAMES[CODEC_NAMES[codec_index(codec)]]
+    return f"A {{{library}}} {{{round(float(bpp), 2)}}} bpp compressed image."
+
+
+def condition_prompts(onehot: torch.Tensor, bpp: torch.Tensor) -> list[str]:
+    """Prompts for a batch given as one-hots (B x 3) and rates (B)."""
+    indices = onehot.argmax(dim=1).tolist()
+    return [condition_prompt(CODEC_NAMES[i], float(b)) for i, b in zip(indices, bpp.reshape(-1).tolist(), strict=True)]
+
+
+class SinusoidalEmbedding(nn.Module):
+    """Embed each scalar of a B x N vector sinusoidally into `dims_per_scalar` dims; output B x (N * dims).
+
+    Each scalar is multiplied by `input_scale` first (default 1000, so a bpp of 0.3 is embedded like a
+    diffusion timestep of 300 and the low frequencies still separate nearby rates), then embedded as
+    ``[cos(x * f_k), sin(x * f_k)]`` with ``f_k = max_period ** (-k / half)``, k = 0 .. half-1.
+    Parameter-free; frequencies are a buffer so they follow `.to(device)`.
+    """
+
+    def __init__(self, dims_per_scalar: int, max_period: float = 10000.0, input_scale: float = 1000.0):
+        super().__init__()
+        if dims_per_scalar < 2 or dims_per_scalar % 2:
+            raise ValueError(f"dims_per_scalar must be an even number >= 2, got {dims_per_scalar}")
+        self.dims_per_scalar = dims_per_scalar
+        self.input_scale = input_scale
+        half = dims_per_scalar // 2
+        frequencies = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+        self.register_buffer("frequencies", frequencies, persistent=False)
+
+    def output_dim(self, num_scalars: int = CONDITION_DIM) -> int:
+        """Embedding width for a vector of `num_scalars` scalars."""
+        return num_scalars * self.dims_per_scalar
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        if values.ndim == 1:
+            values = values.unsqueeze(0)
+        angles = values.float().unsqueeze(-1) * self.input_scale * self.frequencies  # B x N x half
+        embedding = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)  # B x N x dims
+        return embedding.flatten(1)
+
+
+def embed_conditions(embedding: SinusoidalEmbedding, codecs: Sequence[str], bpps: Sequence[float]) -> torch.Tensor:
+    """Convenience: embed a list of (codec, bpp) pairs into B x embedding.output_dim()."""
+    vectors = torch.stack([condition_vector(c, b) for c, b in zip(codecs, bpps, strict=True)])
+    return embedding(vectors.to(embedding.frequencies.device))

@@ -1,0 +1,195 @@
+"""The trainer machinery shared by the simulator, SR and post-processing trainers.
+
+Read top to bottom: setup (accelerate, loss, discriminator, AdamW, warm-up + cosine, EMA, resume),
+the loop (accumulate, step, log), the held-out check, the checkpoint. A trainer supplies only its
+`forward(model, batch) -> (prediction, target)`, both in [-1, 1]; the loss is ``config.target``'s.
+Resume restores weights, optimisers, schedulers, EMA and RNG, and skips the batches already consumed,
+so a deterministic batch iterable continues exactly where the interrupted run was.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from diffusers.optimization import get_scheduler
+from tqdm.auto import tqdm
+
+from training.checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, save_checkpoint
+from training.ema import ParameterEMA
+from training.logs import CsvLog
+from training.losses import LossWeights, PatchDiscriminator, RestorationLoss, load_lpips
+
+Batch = dict
+ForwardFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the shared loop needs; saved into every checkpoint's config.json."""
+
+    output_dir: str
+    max_steps: int  # optimiser updates; each consumes gradient_accumulation_steps batches
+    learning_rate: float = 2e-5
+    weight_decay: float = 0.01
+    lr_scheduler: str = "cosine"
+    warmup_steps: int = 0
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float | None = 1.0
+    target: str = "perceptual"  # or "mse"
+    loss_weights: LossWeights = field(default_factory=LossWeights)
+    lpips_pretrained_backbone: bool = True  # False: random AlexNet (tests only)
+    discriminator_channels: int = 64
+    ema_decay: float | None = None
+    checkpoint_every: int = 1000
+    eval_every: int = 500
+    mixed_precision: str = "no"  # "fp16" / "bf16" on GPU
+    seed: int = 0
+    resume_from: str | None = None  # a checkpoint folder, or "latest" in output_dir
+    progress_bar: bool = True
+    tensorboard: bool = False  # also log losses to <output_dir>/tensorboard
+
+
+@dataclass
+class TrainResult:
+    step: int
+    last_losses: dict[str, float]
+    held_out: list[dict[str, float]]
+    checkpoint: Path | None
+
+
+def endless(batches: Iterable[Batch]) -> Iterator[Batch]:
+    """Iterate `batches` again and again (it must be re-iterable: a list, a dataset, a loader)."""
+    while True:
+        count = 0
+        for batch in batches:
+            count += 1
+            yield batch
+        if count == 0:
+            raise ValueError("the batch iterable is empty (or a one-shot generator that ran out)")
+
+
+def to_device(batch: Batch, device: torch.device) -> Batch:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationLoss, held_out: Iterable[Batch],
+             device: torch.device) -> dict[str, float]:
+    """Mean MSE, PSNR (on [0, 1] pixels) and, with the perceptual target, LPIPS over the held-out batches."""
+    model.eval()
+    totals: dict[str, float] = defaultdict(float)
+    count = 0
+    for batch in held_out:
+        prediction, target = forward(model, to_device(batch, device))
+        error = (prediction.float().clamp(-1, 1) - target.float()).square().mean(dim=(1, 2, 3)) / 4.0
+        totals["mse"] += error.sum().item()
+        totals["psnr"] += (-10.0 * torch.log10(error.clamp_min(1e-10))).sum().item()
+        if criterion.lpips is not None:
+            totals["lpips"] += criterion.lpips(prediction.clamp(-1, 1), target).sum().item()
+        count += prediction.shape[0]
+    model.train()
+    return {name: value / max(count, 1) for name, value in totals.items()}
+
+
+def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batches: Iterable[Batch],
+          held_out: Sequence[Batch] = ()) -> TrainResult:
+    """Train `model` for config.max_steps updates of `forward`'s (prediction, target) under config.target."""
+    # ---- setup
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = Accelerator(mixed_precision=config.mixed_precision, project_dir=str(output_dir),
+                              log_with="tensorboard" if config.tensorboard else None)
+    if config.tensorboard:
+        accelerator.init_trackers("tensorboard")
+    set_seed(config.seed)
+    lpips_model = load_lpips(config.lpips_pretrained_backbone) if config.target == "perceptual" else None
+    criterion = RestorationLoss(config.target, lpips_model, config.loss_weights).to(accelerator.device)
+    discriminator = PatchDiscriminator(config.discriminator_channels) if criterion.uses_discriminator else None
+
+    def adamw_with_schedule(module: torch.nn.Module) -> tuple[torch.optim.Optimizer, object]:
+        parameters = [p for p in module.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+        return optimizer, get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
+                                        num_training_steps=config.max_steps)
+
+    optimizer, scheduler = adamw_with_schedule(model)
+    states: dict[str, object] = {"optimizer": optimizer, "scheduler": scheduler}
+    if discriminator is not None:
+        states["discriminator_optimizer"], states["discriminator_scheduler"] = adamw_with_schedule(discriminator)
+    ema = ParameterEMA(model, config.ema_decay) if config.ema_decay else None
+    resume = latest_checkpoint(output_dir) if config.resume_from == "latest" else config.resume_from
+    start_step = load_checkpoint(resume, model, discriminator, states, ema) if resume else 0
+    model, states["optimizer"] = accelerator.prepare(model, optimizer)
+    if discriminator is not None:
+        discriminator, states["discriminator_optimizer"] = accelerator.prepare(
+            discriminator, states["discriminator_optimizer"])
+    stream = endless(batches)
+    for _ in range(start_step * config.gradient_accumulation_steps):  # the batches the resumed run consumed
+        next(stream)
+    if accelerator.is_main_process:
+        loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator"],
+                          start_step)
+        held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
+    result = TrainResult(start_step, {}, [], None)
+
+    # ---- loop
+    progress = tqdm(range(start_step, config.max_steps), initial=start_step, total=config.max_steps,
+                    disable=not (config.progress_bar and accelerator.is_main_process))
+    for step in progress:
+        model.train()
+        losses: dict[str, float] = defaultdict(float)
+        for _ in range(config.gradient_accumulation_steps):
+            batch = to_device(next(stream), accelerator.device)
+            with accelerator.autocast():
+                prediction, target = forward(model, batch)
+                loss, parts = criterion.generator_loss(prediction, target, discriminator)
+            accelerator.backward(loss / config.gradient_accumulation_steps)
+            if discriminator is not None:
+                with accelerator.autocast():
+                    discriminator_loss = criterion.discriminator_loss(discriminator, target, prediction)
+                accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
+                parts["discriminator"] = discriminator_loss.item()
+            for name, value in parts.items():
+                losses[name] += value / config.gradient_accumulation_steps
+        losses["lr"] = scheduler.get_last_lr()[0]
+        for module, prefix in ((model, ""), (discriminator, "discriminator_")):
+            if module is None:
+                continue
+            if config.max_grad_norm is not None:
+                accelerator.clip_grad_norm_(module.parameters(), config.max_grad_norm)
+            states[prefix + "optimizer"].step()
+            states[prefix + "scheduler"].step()
+            states[prefix + "optimizer"].zero_grad(set_to_none=True)
+        if ema is not None:
+            ema.update(accelerator.unwrap_model(model))
+        done = step + 1
+        result.step, result.last_losses = done, dict(losses)
+        if accelerator.is_main_process:
+            loss_log.write({"step": done, **losses})
+            accelerator.log(dict(losses), step=done)
+            progress.set_postfix(loss=f"{losses['loss']:.4f}")
+
+        # ---- held-out check
+        if held_out and (done % config.eval_every == 0 or done == config.max_steps):
+            metrics = {"step": done, **evaluate(model, forward, criterion, held_out, accelerator.device)}
+            result.held_out.append(metrics)
+            if accelerator.is_main_process:
+                held_out_log.write(metrics)
+                accelerator.log({f"held_out/{k}": v for k, v in metrics.items() if k != "step"}, step=done)
+
+        # ---- checkpoint
+        if done % config.checkpoint_every == 0 or done == config.max_steps:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                result.checkpoint = save_checkpoint(
+                    checkpoint_dir(output_dir, done), done, accelerator.unwrap_model(model),
+                    accelerator.unwrap_model(discriminator) if discriminator is not None else None,
+                    states, ema, dataclasses.asdict(config))
+    accelerator.end_training()
+    return result
