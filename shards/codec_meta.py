@@ -1,0 +1,59 @@
+"""The reader's view of a codec group's <key>.meta.json, parsed once into typed records.
+
+pipeline/shard_job.py writes {"key", "codec", "encoder": {shared params}, "pictures": {name: entry}};
+the field names below mirror it (layout.py does not define them yet: one place for the reader).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shards.errors import ShardError
+from shards.layout import CLEAN_PICTURE
+
+
+@dataclass(frozen=True)
+class CodedPicture:
+    """One coded picture of a sample: its name ('qp32', 'lq_qp32', 'crf23') and what was recorded."""
+
+    name: str
+    picture: str  # layout.CLEAN_PICTURE or layout.LQ_PICTURE
+    qp: int | None
+    crf: float | None
+    bpp: float
+    bits: int
+    psnr: float
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CodecMeta:
+    key: str
+    codec: str
+    pictures: dict[str, CodedPicture]
+    width: int
+    height: int
+    matrix: str
+    value_range: str
+    preset: str
+    threads: int
+
+    def clean_qps(self) -> dict[int, CodedPicture]:
+        """The constant-QP pictures of the clean target, by QP."""
+        return {p.qp: p for p in self.pictures.values() if p.picture == CLEAN_PICTURE and p.crf is None and p.qp is not None}
+
+
+def parse_codec_meta(data: bytes, name: str) -> CodecMeta:
+    """Parse a codec meta.json; ``name`` (shard and member) is used in errors."""
+    try:
+        meta = json.loads(data)
+        encoder = meta["encoder"]
+        pictures = {
+            picture_name: CodedPicture(picture_name, entry["picture"], entry["qp"], entry["crf"], float(entry["bpp"]),
+                                       int(entry["bits"]), float(entry["psnr"]), entry["sha256"])  # fmt: skip
+            for picture_name, entry in meta["pictures"].items()
+        }
+        return CodecMeta(meta["key"], meta["codec"], pictures, int(encoder["width"]), int(encoder["height"]),
+                         encoder["color"]["matrix"], encoder["color"]["range"], encoder["preset"], int(encoder["threads"]))  # fmt: skip
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ShardError(f"{name}: malformed codec meta.json ({type(error).__name__}: {error})") from error
