@@ -57,6 +57,26 @@ def _codec_task(config, index, codec, config_hash, storage_options, base_done):
     return make_codec_shard(config, index, codec, config_hash, storage_options)
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What a factory run will make: the inputs of each shard and the config hash of each group."""
+
+    shards: list[list[SourceItem]]
+    hashes: dict[str, str]
+
+
+def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> RunPlan:
+    """List the source, plan the shards, hash each group's config and record dataset.json."""
+    storage = Storage(config.out, storage_options)
+    items = list_source(config.source, storage_options)
+    shards = plan_shards(items, config.shard_size)
+    base_hash = base_config_hash(config, listing_digest([item.key_hint for item in items]))
+    versions = {codec: _encoder_version(codec) for codec in config.codecs}
+    hashes = {BASE_GROUP: base_hash, **{codec: codec_config_hash(config, base_hash, codec, versions[codec]) for codec in config.codecs}}
+    _record_dataset(storage, config, hashes, versions, len(shards), len(items))
+    return RunPlan(shards, hashes)
+
+
 def plan_shards(items: list[SourceItem], shard_size: int) -> list[list[SourceItem]]:
     return [items[start : start + shard_size] for start in range(0, len(items), shard_size)]
 
@@ -65,12 +85,8 @@ def run_factory(config: FactoryConfig, storage_options: dict | None = None, addr
                 num_cpus: int | None = None, progress: bool = True) -> FactorySummary:
     started = time.perf_counter()
     storage = Storage(config.out, storage_options)
-    items = list_source(config.source, storage_options)
-    shards = plan_shards(items, config.shard_size)
-    base_hash = base_config_hash(config, listing_digest([item.key_hint for item in items]))
-    versions = {codec: _encoder_version(codec) for codec in config.codecs}
-    hashes = {BASE_GROUP: base_hash, **{codec: codec_config_hash(config, base_hash, codec, versions[codec]) for codec in config.codecs}}
-    _record_dataset(storage, config, hashes, versions, len(shards), len(items))
+    plan = prepare_run(config, storage_options)
+    shards, hashes, base_hash = plan.shards, plan.hashes, plan.hashes[BASE_GROUP]
 
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,

@@ -7,9 +7,9 @@ import sys
 from codec_bindings import CodecError
 from pipeline.errors import SourceError
 from shards.errors import ShardError
-from vrpsr_cli import generate_command, shards_command
+from vrpsr_cli import generate_command, shards_command, train_command
 
-COMMANDS = {"generate": generate_command, "shards": shards_command}
+COMMANDS = {"generate": generate_command, "shards": shards_command, "train": train_command}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (CodecError, ShardError, SourceError, ValueError) as error:
+    except (CodecError, ShardError, SourceError, ValueError, FileNotFoundError) as error:
         print(f"vrpsr {args.command}: error: {error}", file=sys.stderr)
         return 2
 

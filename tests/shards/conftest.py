@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import FactoryConfig, base_config_hash, codec_config_hash, listing_digest
-from pipeline.ray_driver import _encoder_version, _record_dataset, plan_shards
-from pipeline.shard_job import make_base_shard, make_codec_shard
-from pipeline.sources import list_source
-from shards.layout import BASE_GROUP, sample_key
-from shards.storage import Storage
+from pipeline.config import FactoryConfig
+from shards.layout import sample_key
+from tests.dataset_builder import build_dataset
 
 TINY_IMAGES = 7  # shard size 2 -> shards of 2, 2, 2 and 1 samples
 TINY_SHARD_SIZE = 2
@@ -29,26 +26,6 @@ class TinyDataset:
     config: FactoryConfig
     num_shards: int
     keys: tuple[str, ...]
-
-
-def build_dataset(out: Path, images: list[Path], *, shard_size: int, size: int, qps: tuple[int, ...],
-                  codecs: tuple[str, ...]) -> FactoryConfig:
-    """What `vrpsr generate` writes, made in-process: dataset.json, base and codec shards, markers."""
-    listing = out.parent / f"{out.name}-inputs.txt"
-    listing.write_text("".join(f"{path}\n" for path in images))
-    config = FactoryConfig(source=str(listing), out=str(out), codecs=codecs, qps=qps, size=size, shard_size=shard_size)
-    storage = Storage(config.out)
-    items = list_source(config.source)
-    shards = plan_shards(items, config.shard_size)
-    base_hash = base_config_hash(config, listing_digest([item.key_hint for item in items]))
-    versions = {codec: _encoder_version(codec) for codec in codecs}
-    hashes = {BASE_GROUP: base_hash, **{codec: codec_config_hash(config, base_hash, codec, versions[codec]) for codec in codecs}}
-    _record_dataset(storage, config, hashes, versions, len(shards), len(items))
-    for index, shard_items in enumerate(shards):
-        make_base_shard(config, index, shard_items, base_hash)
-        for codec in codecs:
-            make_codec_shard(config, index, codec, hashes[codec])
-    return config
 
 
 def rewrite_member(tar_path: Path, name: str, change) -> None:

@@ -1,0 +1,44 @@
+"""`vrpsr train simulator` end to end on a tiny real dataset read by the streaming loader."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tests.dataset_builder import build_dataset
+from vrpsr_cli.main import main
+
+
+@pytest.fixture(scope="module")
+def dataset(imagenet_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("train-data") / "dataset"
+    images = sorted(imagenet_dir.glob("*.JPEG"))[10:14]
+    build_dataset(root, images, shard_size=2, size=64, qps=(26, 30, 36, 40), codecs=("x264", "vvenc"))
+    return root
+
+
+def test_train_simulator_from_shards_checkpoints_and_resumes(dataset, tmp_path, capsys):
+    output = tmp_path / "run"
+    arguments = ["train", "simulator", "--data", str(dataset), "--held-out", str(dataset), "--output-dir", str(output),
+                 "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse", "--qp-range", "30-40"]  # fmt: skip
+    assert main([*arguments, "--steps", "2"]) == 0
+    assert "trained to step 2" in capsys.readouterr().out
+    assert main([*arguments, "--steps", "3", "--resume", "latest"]) == 0
+    assert "trained to step 3" in capsys.readouterr().out
+    with open(output / "losses.csv") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert steps == [1, 2, 3]
+    assert any(path.suffix == ".safetensors" for path in output.rglob("*"))
+
+
+def test_perceptual_target_without_lpips_weights_names_the_file(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))
+    code = main(["train", "simulator", "--data", str(dataset), "--output-dir", str(tmp_path / "run"), "--steps", "1",
+                 "--batch-size", "2", "--crop", "32", "--workers", "0", "--qp-range", "30-40"])  # fmt: skip
+    assert code == 2
+    assert "alexnet" in capsys.readouterr().err.lower()
+
+
+def test_steps_are_required(dataset, tmp_path, capsys):
+    assert main(["train", "simulator", "--data", str(dataset), "--output-dir", str(tmp_path)]) == 2
+    assert "--steps" in capsys.readouterr().err
