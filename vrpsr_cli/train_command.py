@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from vrpsr_cli.arguments import name_list, storage_options
+from vrpsr_cli.arguments import int_list, name_list, storage_options
 
 
 def add_parser(subparsers) -> None:
@@ -16,6 +16,7 @@ def add_parser(subparsers) -> None:
     add_common_arguments(simulator)
     simulator.add_argument("--backbone", choices=("small", "s3diff"), default="small")
     simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
+    simulator.add_argument("--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels")
     simulator.set_defaults(run=run_simulator)
 
 
@@ -60,7 +61,8 @@ def run_simulator(args: argparse.Namespace) -> int:
     from training.data import held_out_batches, shard_batches
     from training.train_simulator import SimulatorTrainConfig, train_simulator
 
-    config = SimulatorTrainConfig(train=train_config(args), backbone=args.backbone, pretrained=args.pretrained)
+    config = SimulatorTrainConfig(train=train_config(args), backbone=args.backbone, pretrained=args.pretrained,
+                                  small_channels=tuple(args.small_channels))  # fmt: skip
     options = data_options(args)
     batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
     held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
