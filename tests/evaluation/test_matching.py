@@ -1,0 +1,37 @@
+"""Every matched X̂ is within one QP step of R̄: checked against all QPs around it."""
+from __future__ import annotations
+
+import pytest
+
+from codec_bindings import encode
+from evaluation.errors import EvaluationError
+from evaluation.images import list_images, prepare_image
+from evaluation.matching import match_within_one_qp
+
+
+@pytest.fixture(scope="module")
+def kodak_image(kodak_dir):
+    return prepare_image(list_images(str(kodak_dir), limit=1)[0], 128, "s3diff", 4, 0)
+
+
+@pytest.mark.parametrize("qp", [30, 40])
+def test_match_brackets_the_target(kodak_image, qp):
+    target = encode(kodak_image.upsampled, "x264", qp=qp).bits
+    matched = match_within_one_qp(kodak_image.clean, "x264", target, label="kodim01")
+    sizes = {q: encode(kodak_image.clean, "x264", qp=q).bits for q in range(matched.encoded.qp - 2, matched.encoded.qp + 3)}
+    assert sizes[matched.encoded.qp] == matched.encoded.bits and sizes[matched.neighbour_qp] == matched.neighbour_bits
+    assert min(sizes[matched.encoded.qp], matched.neighbour_bits) <= target <= max(sizes[matched.encoded.qp], matched.neighbour_bits)
+    assert abs(matched.neighbour_qp - matched.encoded.qp) == 1
+    # the closest size of all QPs around it
+    assert abs(matched.encoded.bits - target) == min(abs(bits - target) for bits in sizes.values())
+
+
+def test_the_same_picture_matches_its_own_qp(kodak_image):
+    target = encode(kodak_image.upsampled, "x264", qp=37)
+    matched = match_within_one_qp(kodak_image.upsampled, "x264", target.bits, label="kodim01")
+    assert matched.encoded.qp == 37 and matched.encoded.bits == target.bits and matched.neighbour_qp is None
+
+
+def test_an_unreachable_target_raises(kodak_image):
+    with pytest.raises(EvaluationError, match="kodim01: x264 cannot reach the target 8 bits: QP 51"):
+        match_within_one_qp(kodak_image.clean, "x264", 8, label="kodim01")

@@ -1,0 +1,98 @@
+"""The whole protocol on real Kodak images: x264 on two images, all three codecs on one, CRF mode."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from codec_bindings import decode, encode
+from pipeline.config import FactoryConfig
+from pipeline.sample import decode_png, make_base_sample
+from shards.layout import LQ_SUFFIX
+from evaluation import EvalConfig, EvaluationError, evaluate, resolve_model, resolve_simulator, write_report
+from evaluation.images import list_images, prepare_image
+
+
+def _row(rows, model, codec, setting, image=None):
+    return [r for r in rows if r["model"] == model and r["codec"] == codec and r["setting"] == setting
+            and (image is None or r["image"] == image)]
+
+
+def test_x264_two_images_rates_tables_and_plots(small_config, pixel_suite, baseline_models, tmp_path):
+    config = small_config()
+    simulator = resolve_simulator("py:tests.evaluation.plugins:fake_simulator")
+    result = evaluate(config, baseline_models, pixel_suite, simulator=simulator, progress=False)
+    assert len(result.rows) == 2 * 3 * 2  # images x models x QPs
+    images = {r["image"] for r in result.rows}
+    for row in result.rows:
+        if row["model"] in ("identity", "bicubic"):  # their output is the picture that defined R̄
+            assert row["qp"] == row["setting"] and row["bits"] == row["target_bits"] and row["neighbour_qp"] is None
+        else:  # within one QP step of R̄: the neighbour's size is on the other side of the target
+            assert abs(row["neighbour_qp"] - row["qp"]) == 1
+            assert min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(row["bits"], row["neighbour_bits"])
+        assert row["bpp"] == row["bits"] / (128 * 128)
+    # the bpp column comes from the real bitstream: re-encode the nearest model's output and compare
+    image = prepare_image(list_images(config.data, limit=1)[0], 128, "s3diff", 4, 0)
+    row = _row(result.rows, "nearest", "x264", 42, image.name)[0]
+    again = encode(baseline_models["nearest"](image.lq, "x264", row["condition_bpp"]), "x264", qp=row["qp"])
+    assert (again.bits, again.params["sha256"]) == (row["bits"], row["sha256"])
+    assert len(decode(again.bitstream, "x264")) > 0
+    identity, bicubic = _row(result.rows, "identity", "x264", 32), _row(result.rows, "bicubic", "x264", 32)
+    assert [r["sha256"] for r in identity] == [r["sha256"] for r in bicubic]
+
+    paths = write_report(result, tmp_path / "results", baseline="identity")
+    with open(paths["per_image"], newline="") as stream:
+        assert len(list(csv.DictReader(stream))) == len(result.rows)
+    with open(paths["bd_rate"], newline="") as stream:
+        bd = {(r["model"], r["metric"]): r for r in csv.DictReader(stream)}
+    assert float(bd[("bicubic", "psnr_y")]["bd_rate_pct"]) == 0.0  # identical outputs: a self-comparison
+    summary = paths["summary"].read_text()
+    assert "| Model | QP | bpp | PSNR-Y (dB) | PSNR-RGB (dB) | SSIM-Y | SSIM-RGB |" in summary
+    assert "**BDBR bicubic vs identity**" in summary and "+0.00 %" in summary
+    assert "BT.601 limited-range luma" in summary and "pchip" in summary
+    assert paths["rd_x264_psnr_y"].stat().st_size > 1000
+    crops = [p for key, p in paths.items() if key.startswith("crop_")]
+    assert len(crops) == 1 and crops[0].name == "kodim01_x264_qp42.png"  # first image, middle QP
+    assert set(result.crops[0].pictures["bicubic"]) == {"sr", "codec", "simulator"}
+    assert images == {"kodim01.png", "kodim02.png"}
+
+
+def test_all_three_codecs_on_one_image(small_config, pixel_suite, tmp_path):
+    config = small_config(codecs=("x264", "x265", "vvenc"), qps=(37, 47), limit=1, crop_images=0)
+    models = {spec: resolve_model(spec, 4) for spec in ("identity", "nearest")}
+    result = evaluate(config, models, pixel_suite, progress=False)
+    assert {r["codec"] for r in result.rows} == {"x264", "x265", "vvenc"} and len(result.rows) == 3 * 2 * 2
+    for row in result.rows:
+        assert row["model"] != "identity" or row["qp"] == row["setting"]
+        assert row["neighbour_qp"] is None or min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(row["bits"], row["neighbour_bits"])
+    assert result.encoders["vvenc"]["encoder"] == "libvvenc"
+    paths = write_report(result, tmp_path, baseline="identity")
+    assert {f"rd_{codec}_ssim_y" for codec in config.codecs} <= set(paths)
+
+
+def test_crf_mode(small_config, pixel_suite):
+    config = small_config(mode="crf", crfs=(28.0, 38.0), limit=1, crop_images=0)
+    models = {spec: resolve_model(spec, 4) for spec in ("identity", "bicubic")}
+    result = evaluate(config, models, pixel_suite, progress=False)
+    for row in result.rows:
+        assert row["mode"] == "crf" and row["qp"] is None and row["encodes"] == 1
+        assert row["condition_bpp"] == row["target_bpp"] == row["target_bits"] / (128 * 128)
+    identity = _row(result.rows, "identity", "x264", 28.0)[0]
+    assert identity["bits"] == identity["target_bits"]  # the same picture at the same CRF
+    with pytest.raises(ValueError, match="vvenc has no CRF mode"):
+        EvalConfig(data=config.data, codecs=("vvenc",), mode="crf")
+
+
+def test_low_quality_input_equals_the_factory(kodak_dir, tmp_path):
+    item = list_images(str(kodak_dir), limit=1)[0]
+    factory = FactoryConfig(source=str(kodak_dir), out=str(tmp_path), size=128, degradation="s3diff", scale=4, seed=3)
+    members = make_base_sample(item, "000000", factory, None)
+    ours = prepare_image(item, 128, "s3diff", 4, 3)
+    assert np.array_equal(decode_png(members[LQ_SUFFIX], "lq"), ours.lq)
+
+
+def test_a_bad_model_output_names_the_sample(small_config, pixel_suite):
+    models = {"wrong": resolve_model("py:tests.evaluation.plugins:wrong_size", 4)}
+    with pytest.raises(EvaluationError, match="kodim01.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"):
+        evaluate(small_config(limit=1), models, pixel_suite, progress=False)
