@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 from training.checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, save_checkpoint
 from training.ema import ParameterEMA
 from training.logs import CsvLog
-from training.losses import LossWeights, PatchDiscriminator, RestorationLoss, load_lpips
+from training.losses import LossWeights, RestorationLoss, load_lpips
+from training.models.discriminator import build_discriminator
 
 Batch = dict
 ForwardFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
@@ -44,6 +45,7 @@ class TrainConfig:
     target: str = "perceptual"  # or "mse"
     loss_weights: LossWeights = field(default_factory=LossWeights)
     lpips_pretrained_backbone: bool = True  # False: random AlexNet (tests only)
+    discriminator: str = "patch"  # "patch" (small PatchGAN) or "unet" (Real-ESRGAN's UNetDiscriminatorSN)
     discriminator_channels: int = 64
     ema_decay: float | None = None
     checkpoint_every: int = 1000
@@ -98,8 +100,13 @@ def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationL
 
 
 def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batches: Iterable[Batch],
-          held_out: Sequence[Batch] = ()) -> TrainResult:
-    """Train `model` for config.max_steps updates of `forward`'s (prediction, target) under config.target."""
+          held_out: Sequence[Batch] = (), run_config: object | None = None) -> TrainResult:
+    """Train `model` for config.max_steps updates of `forward`'s (prediction, target) under config.target.
+
+    Only `model`'s parameters with requires_grad are optimised: a frozen part (e.g. the simulator behind
+    an SR model) may live inside `model`. `run_config`: the trainer's own config dataclass (holding
+    `config`), recorded in each checkpoint's config.json instead of `config` alone.
+    """
     # ---- setup
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -110,7 +117,8 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     set_seed(config.seed)
     lpips_model = load_lpips(config.lpips_pretrained_backbone) if config.target == "perceptual" else None
     criterion = RestorationLoss(config.target, lpips_model, config.loss_weights).to(accelerator.device)
-    discriminator = PatchDiscriminator(config.discriminator_channels) if criterion.uses_discriminator else None
+    discriminator = (build_discriminator(config.discriminator, config.discriminator_channels)
+                     if criterion.uses_discriminator else None)
 
     def adamw_with_schedule(module: torch.nn.Module) -> tuple[torch.optim.Optimizer, object]:
         parameters = [p for p in module.parameters() if p.requires_grad]
@@ -190,6 +198,6 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
                 result.checkpoint = save_checkpoint(
                     checkpoint_dir(output_dir, done), done, accelerator.unwrap_model(model),
                     accelerator.unwrap_model(discriminator) if discriminator is not None else None,
-                    states, ema, dataclasses.asdict(config))
+                    states, ema, dataclasses.asdict(run_config if run_config is not None else config))
     accelerator.end_training()
     return result

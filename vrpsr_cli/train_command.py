@@ -18,6 +18,8 @@ def add_parser(subparsers) -> None:
     simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
     simulator.add_argument("--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels")
     simulator.set_defaults(run=run_simulator)
+    add_sr_parser(trainers)
+    add_post_parser(trainers)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,4 +72,123 @@ def run_simulator(args: argparse.Namespace) -> int:
     print(f"trained to step {result.step}; last losses {result.last_losses}; checkpoint {result.checkpoint}")
     for row in result.held_out[-1:]:
         print(f"held-out at step {row['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"))
+    return 0
+
+
+# ---- vrpsr train sr / vrpsr train post (stage 2 and post-processing)
+
+def add_sr_parser(trainers) -> None:
+    sr = trainers.add_parser("sr", help="stage 2: recompression-aware SR through the frozen simulator",
+                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    add_common_arguments(sr)
+    add_generator_arguments(sr)
+    add_simulator_arguments(sr, required=False)
+    sr.add_argument("--no-simulator", action="store_true", help="plain fine-tuning without the simulator (baseline)")
+    sr.add_argument("--supervision", choices=("simulator", "real-codec", "clean"), default="simulator",
+                    help="target: f(X, c') at q-10, the real codec at q-10, or clean X")  # fmt: skip
+    sr.add_argument("--ste", action="store_true", help="straight-through: real codec forward, simulator backward")
+    sr.add_argument("--joint-simulator", action="store_true", help="update the simulator too (one-stage variant)")
+    sr.set_defaults(run=run_sr)
+
+
+def add_post_parser(trainers) -> None:
+    post = trainers.add_parser("post", help="post-processing after the codec, alone or jointly with SR",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    add_common_arguments(post)
+    post.add_argument("--mode", choices=("post", "sr-then-post", "joint"), default="post",
+                      help="post: h alone after a plain SR; sr-then-post: h after a recompression-aware SR "
+                           "(--init-weights); joint: SR and h together")  # fmt: skip
+    add_generator_arguments(post)
+    add_simulator_arguments(post, required=True)
+    post.add_argument("--post-channels", type=int_list, default=(32, 64, 128), help="widths of h's levels")
+    post.add_argument("--post-blocks-per-level", type=int, default=2)
+    post.add_argument("--post-init-weights", default=None, help="an earlier post checkpoint to start from")
+    post.add_argument("--supervision", choices=("simulator", "real-codec", "clean"), default="simulator")
+    post.add_argument("--ste", action="store_true", help="straight-through: h sees the real codec's output")
+    post.set_defaults(run=run_post)
+
+
+def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backbone", choices=("rrdbnet", "s3diff"), default="rrdbnet")
+    parser.add_argument("--scale", type=int, choices=(4, 1), default=None,
+                        help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1")  # fmt: skip
+    parser.add_argument("--pretrained", default=None, help="Real-ESRGAN .pth (rrdbnet) or SD-Turbo folder (s3diff)")
+    parser.add_argument("--init-weights", default=None, help="an SR checkpoint folder to start from")
+    parser.add_argument("--num-feat", type=int, default=64)
+    parser.add_argument("--num-block", type=int, default=23)
+    parser.add_argument("--num-grow-ch", type=int, default=32)
+    parser.add_argument("--no-embed", action="store_true", help="no 4-D condition embedding in the SR model")
+    parser.add_argument("--discriminator", choices=("unet", "patch"), default=None,
+                        help="GAN discriminator (default: unet, unless --config names one)")  # fmt: skip
+
+
+def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--simulator", required=required, default=None,
+                        help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors)")  # fmt: skip
+    parser.add_argument("--simulator-backbone", choices=("small", "s3diff"), default="small")
+    parser.add_argument("--simulator-pretrained", default=None, help="SD-Turbo folder for an s3diff simulator")
+    parser.add_argument("--simulator-small-channels", type=int_list, default=(32, 64, 128))
+
+
+def _stage_two_parts(args: argparse.Namespace):
+    """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
+    import dataclasses
+
+    from training.train_sr import GeneratorSpec, SimulatorSpec
+
+    train = train_config(args)
+    configured = json.loads(args.config.read_text()).get("discriminator") if args.config else None
+    train = dataclasses.replace(train, discriminator=args.discriminator or configured or "unet")
+    scale = args.scale or (1 if args.backbone == "s3diff" else 4)
+    generator = GeneratorSpec(backbone=args.backbone, scale=scale, num_feat=args.num_feat, num_block=args.num_block,
+                              num_grow_ch=args.num_grow_ch, embed=not args.no_embed, pretrained=args.pretrained,
+                              init_weights=args.init_weights)  # fmt: skip
+    simulator = None
+    if args.simulator:
+        simulator = SimulatorSpec(weights=args.simulator, backbone=args.simulator_backbone,
+                                  pretrained=args.simulator_pretrained,
+                                  small_channels=tuple(args.simulator_small_channels))  # fmt: skip
+    return train, generator, simulator
+
+
+def _stage_two_data(args: argparse.Namespace, scale: int) -> tuple:
+    from training.data import held_out_batches, shard_batches
+
+    options = {**data_options(args), "upsample_lq": scale == 1}
+    batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
+    held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
+    return batches, held_out
+
+
+def _report(result) -> None:
+    print(f"trained to step {result.step}; last losses {result.last_losses}; checkpoint {result.checkpoint}")
+    for row in result.held_out[-1:]:
+        print(f"held-out at step {row['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"))
+
+
+def run_sr(args: argparse.Namespace) -> int:
+    from training.train_sr import SRTrainConfig, train_sr
+
+    train, generator, simulator = _stage_two_parts(args)
+    if (simulator is None) != args.no_simulator:
+        raise ValueError("give --simulator CKPT, or --no-simulator for plain fine-tuning (not both)")
+    config = SRTrainConfig(train=train, generator=generator, simulator=simulator, supervision=args.supervision,
+                           straight_through=args.ste, joint_simulator=args.joint_simulator,
+                           codecs=tuple(args.codecs or ()))  # fmt: skip
+    batches, held_out = _stage_two_data(args, generator.scale)
+    _report(train_sr(config, batches, held_out))
+    return 0
+
+
+def run_post(args: argparse.Namespace) -> int:
+    from training.train_post import PostSpec, PostTrainConfig, train_post
+
+    train, generator, simulator = _stage_two_parts(args)
+    post = PostSpec(channels=tuple(args.post_channels), blocks_per_level=args.post_blocks_per_level,
+                    init_weights=args.post_init_weights)
+    config = PostTrainConfig(train=train, simulator=simulator, mode=args.mode, generator=generator, post=post,
+                             supervision=args.supervision, straight_through=args.ste,
+                             codecs=tuple(args.codecs or ()))  # fmt: skip
+    batches, held_out = _stage_two_data(args, generator.scale)
+    _report(train_post(config, batches, held_out))
     return 0
