@@ -41,6 +41,13 @@ class ShardLoader(DataLoader):
     """A DataLoader over a ShardDataset that tells the dataset what each batch held, so that
     state_dict() is exact with worker processes too; otherwise an ordinary DataLoader."""
 
+    def __init__(self, dataset, *args, **kwargs) -> None:
+        # Fork after the parent has run decoder/OpenCV/reader threads can deadlock a worker on an inherited
+        # lock (seen: workers stuck in futex wait); forkserver workers start clean.
+        if kwargs.get("num_workers", 0) > 0 and kwargs.get("multiprocessing_context") is None:
+            kwargs["multiprocessing_context"] = "forkserver"
+        super().__init__(dataset, *args, **kwargs)
+
     def __iter__(self):
         dataset: ShardDataset = self.dataset  # type: ignore[assignment]
         if self.num_workers == 0:  # the dataset runs in this process and tracks itself
