@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
@@ -33,13 +32,13 @@ from training.train_sr import (
     SimulatorSpec,
     build_generator,
     codec_condition,
+    load_prefixed_weights,
     load_simulator,
     read_run_config,
     recorded,
     run_on_picture,
     supervision_target,
     system_forward,
-    weights_file,
 )
 
 MODES = ("post", "sr-then-post", "joint")
@@ -108,15 +107,7 @@ class PostProcessedSR(RecompressionAwareSR):
 
 def load_post_weights(post: nn.Module, path: str | Path) -> None:
     """Load h_phi's weights: the ``post.*`` entries of a post checkpoint's weights."""
-    file = weights_file(path)
-    state = {name[len(POST_PREFIX):]: value for name, value in load_file(str(file)).items()
-             if name.startswith(POST_PREFIX)}
-    if not state:
-        raise KeyError(f"{file} holds no {POST_PREFIX}* weights (not a post-processing checkpoint)")
-    try:
-        post.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(f"{file} does not fit this post-processor: {error}") from None
+    load_prefixed_weights(post, path, POST_PREFIX, "a post-processing checkpoint", "post-processor")
 
 
 def build_post(spec: PostSpec) -> PostProcessor:

@@ -37,6 +37,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from codec_bindings import match_rate
+from training.trainable import load_trainable_state_dict, trainable_state_dict
 from training.checkpoint import load_model_weights
 from training.condition import CODEC_NAMES, codec_index, condition_batch, condition_vector
 from training.loop import Batch, TrainConfig, TrainResult, train
@@ -213,17 +214,11 @@ class RecompressionAwareSR(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """What training changes: every parameter with requires_grad, keyed by name (generator.*, ...)."""
-        return {name: p.detach().contiguous() for name, p in self.named_parameters() if p.requires_grad}
+        return trainable_state_dict(self)
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        expected = set(self.trainable_state_dict())
-        if set(state) != expected:
-            missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-            raise KeyError(f"trainable weights do not match: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        parameters = dict(self.named_parameters())
-        with torch.no_grad():
-            for name, value in state.items():
-                parameters[name].copy_(value)
+        """Load a `trainable_state_dict`; the key sets must match exactly."""
+        load_trainable_state_dict(self, state)
 
 
 def system_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,17 +238,21 @@ def weights_file(path: str | Path) -> Path:
     return file
 
 
+def load_prefixed_weights(module: nn.Module, path: str | Path, prefix: str, kind: str, role: str) -> None:
+    """Load ``module`` from the ``prefix``* entries of a checkpoint's weights (e.g. g_phi from an SR system)."""
+    file = weights_file(path)
+    state = {name[len(prefix):]: value for name, value in load_file(str(file)).items() if name.startswith(prefix)}
+    if not state:
+        raise KeyError(f"{file} holds no {prefix}* weights (not {kind})")
+    try:
+        load_model_weights(module, state)
+    except (KeyError, RuntimeError) as error:
+        raise ValueError(f"{file} does not fit this {role}: {error}") from None
+
+
 def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
     """Load g_phi's weights from an SR (or post) checkpoint: the ``generator.*`` entries of its weights."""
-    file = weights_file(path)
-    state = {name[len(GENERATOR_PREFIX):]: value for name, value in load_file(str(file)).items()
-             if name.startswith(GENERATOR_PREFIX)}
-    if not state:
-        raise KeyError(f"{file} holds no {GENERATOR_PREFIX}* weights (not an SR checkpoint)")
-    try:
-        load_model_weights(generator, state)
-    except (KeyError, RuntimeError) as error:
-        raise ValueError(f"{file} does not fit this generator: {error}") from None
+    load_prefixed_weights(generator, path, GENERATOR_PREFIX, "an SR checkpoint", "generator")
 
 
 def build_generator(spec: GeneratorSpec) -> nn.Module:

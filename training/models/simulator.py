@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from training.trainable import load_trainable_state_dict, trainable_state_dict
 from training.condition import SinusoidalEmbedding, condition_prompts
 from training.models.film import attach_film
 
@@ -146,18 +147,11 @@ class CodecSimulator(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """Only what training changes (LoRA, UNet conv_in, FiLM), keyed by parameter name."""
-        return {name: p.detach().contiguous() for name, p in self.named_parameters() if p.requires_grad}
+        return trainable_state_dict(self)
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Load a `trainable_state_dict`; the key sets must match exactly."""
-        expected = set(self.trainable_state_dict())
-        if set(state) != expected:
-            missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-            raise KeyError(f"trainable weights do not match: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        parameters = dict(self.named_parameters())
-        with torch.no_grad():
-            for name, value in state.items():
-                parameters[name].copy_(value)
+        load_trainable_state_dict(self, state)
 
     def save_trainable(self, path: str | Path) -> None:
         save_file(self.trainable_state_dict(), str(path))
