@@ -28,7 +28,7 @@ from evaluation.config import EvalConfig
 from evaluation.metrics import MetricSuite
 from evaluation.pixel_metrics import psnr_y, ssim_y
 from evaluation.protocol import evaluate
-from training.train_sr import load_sr_checkpoint
+from training.inference import load_sr_checkpoint
 from vrpsr_cli.arguments import int_list, name_list
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"

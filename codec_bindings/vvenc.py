@@ -20,7 +20,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
 from codec_bindings.annexb import (
@@ -55,7 +54,7 @@ class VvencCodec:
 
     def command(self, width: int, height: int, qp: int, preset: str, threads: int, output: Path) -> list[str]:
         return [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error",
+            ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", f"{width}x{height}", "-r", "25", "-i", "pipe:0",
             "-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "0", "-g", "1",
             "-threads", str(threads), "-vvenc-params", VVENC_PARAMS, "-f", "vvc", "-y", str(output),
@@ -102,15 +101,25 @@ def _portable(command: list[str]) -> list[str]:
     return ["ffmpeg", *command[1:-1], "OUTPUT.266"]
 
 
+def ffmpeg_exe() -> str:
+    """imageio-ffmpeg's static ffmpeg (it has libvvenc); imported only when vvenc is used, so that
+    decoding, x264 and x265 work where that package is absent."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
 @functools.cache
 def vvenc_version() -> str:
     """libvvenc version as ffmpeg reports it (one tiny encode, once per process)."""
     command = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "verbose", "-f", "rawvideo",
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "verbose", "-f", "rawvideo",
         "-pix_fmt", "yuv420p10le", "-s", "32x32", "-i", "pipe:0", "-c:v", "libvvenc", "-f", "null", "-",
     ]  # fmt: skip
     _, stderr = run(command, bytes(32 * 32 * 3), timeout=60)
     match = re.search(rb"libvvenc version: (\S+)", stderr)
+    import imageio_ffmpeg
+
     ffmpeg_version = imageio_ffmpeg.get_ffmpeg_version()
     return f"libvvenc {match.group(1).decode() if match else 'unknown'} (ffmpeg {ffmpeg_version})"
 

@@ -6,8 +6,8 @@ input itself and must upscale it s times (RRDBNet-style). (codec, bpp) is the co
 recompression and the target bpp (QP mode: R̄ / pixels; CRF mode: the measured bpp of the degraded input).
 
 A spec string names one: ``identity``, ``bicubic``, ``nearest``, ``NAME:ARGUMENT`` for a factory in
-MODEL_FACTORIES (a checkpoint loader registers itself there, e.g. ``"checkpoint": load_sr_checkpoint``,
-used as ``checkpoint:/runs/sr/step-0010000``), or ``py:package.module:attribute`` for any importable
+MODEL_FACTORIES (`vrpsr eval` registers ``checkpoint`` there: training.inference's loaders, used as
+``checkpoint:/runs/sr/checkpoints/step-0010000``; this package never imports training itself), or ``py:package.module:attribute`` for any importable
 object or zero-argument factory. Simulators (``simulator(image, codec, bpp) -> simulated decoded picture``)
 and post-processors (``post(decoded, codec, bpp) -> picture``) use the same spec rules with their own dicts.
 """

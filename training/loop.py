@@ -9,6 +9,8 @@ so a deterministic batch iterable continues exactly where the interrupted run wa
 from __future__ import annotations
 
 import dataclasses
+import statistics
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     eval_every: int = 500
     mixed_precision: str = "no"  # "fp16" / "bf16" on GPU
+    gradient_checkpointing: bool = False  # recompute the diffusers blocks' activations in backward (memory)
     seed: int = 0
     resume_from: str | None = None  # a checkpoint folder, or "latest" in output_dir
     progress_bar: bool = True
@@ -63,6 +66,33 @@ class TrainResult:
     last_losses: dict[str, float]
     held_out: list[dict[str, float]]
     checkpoint: Path | None
+    first_step: int = 0  # where this process started (after a resume)
+    update_seconds: list[float] = field(default_factory=list)  # this process's updates, data wait included
+    data_seconds: list[float] = field(default_factory=list)  # of which the model waited for batches
+
+    def summary(self) -> str:
+        """One line: steps, last loss, and the median update time and data wait (the first update, which
+        includes the loader workers' start, is left out of the medians when there are others)."""
+        steady = slice(1, None) if len(self.update_seconds) > 1 else slice(None)
+        update = statistics.median(self.update_seconds[steady]) if self.update_seconds else float("nan")
+        wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
+        return (f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
+                f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
+                f"over {len(self.update_seconds)} updates; checkpoint {self.checkpoint}")
+
+
+def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
+    """Turn on diffusers' gradient checkpointing in every part of `model` that supports it (the SD-Turbo
+    UNet and VAE of a simulator or S3Diff generator); returns how many parts. FiLM is safe under it
+    because each simulator is called with gradients at one condition per step (see film.py)."""
+    parts: list[str] = []
+    for name, module in model.named_modules():  # parents come first: enable the outermost part only
+        if any(name.startswith(part + ".") for part in parts):
+            continue
+        if getattr(module, "_supports_gradient_checkpointing", False) and hasattr(module, "enable_gradient_checkpointing"):
+            module.enable_gradient_checkpointing()
+            parts.append(name)
+    return len(parts)
 
 
 def endless(batches: Iterable[Batch]) -> Iterator[Batch]:
@@ -126,6 +156,9 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
         return optimizer, get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
                                         num_training_steps=config.max_steps)
 
+    if config.gradient_checkpointing and not enable_gradient_checkpointing(model):
+        raise ValueError(f"gradient_checkpointing: {type(model).__name__} has no part that supports it "
+                         f"(only the SD-Turbo-based simulator and S3Diff generator do)")
     optimizer, scheduler = adamw_with_schedule(model)
     states: dict[str, object] = {"optimizer": optimizer, "scheduler": scheduler}
     if discriminator is not None:
@@ -141,10 +174,10 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     for _ in range(start_step * config.gradient_accumulation_steps):  # the batches the resumed run consumed
         next(stream)
     if accelerator.is_main_process:
-        loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator"],
-                          start_step)
+        loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator",
+                                                       "seconds", "data_seconds"], start_step)
         held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
-    result = TrainResult(start_step, {}, [], None)
+    result = TrainResult(start_step, {}, [], None, first_step=start_step)
 
     # ---- loop
     progress = tqdm(range(start_step, config.max_steps), initial=start_step, total=config.max_steps,
@@ -152,8 +185,11 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     for step in progress:
         model.train()
         losses: dict[str, float] = defaultdict(float)
+        started = time.perf_counter()
         for _ in range(config.gradient_accumulation_steps):
+            waited = time.perf_counter()
             batch = to_device(next(stream), accelerator.device)
+            losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
             with accelerator.autocast():
                 prediction, target = forward(model, batch)
                 loss, parts = criterion.generator_loss(prediction, target, discriminator)
@@ -176,8 +212,11 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
             states[prefix + "optimizer"].zero_grad(set_to_none=True)
         if ema is not None:
             ema.update(accelerator.unwrap_model(model))
+        losses["seconds"] = time.perf_counter() - started  # the whole update, data wait included
         done = step + 1
         result.step, result.last_losses = done, dict(losses)
+        result.update_seconds.append(losses["seconds"])
+        result.data_seconds.append(losses["data_seconds"])
         if accelerator.is_main_process:
             loss_log.write({"step": done, **losses})
             accelerator.log(dict(losses), step=done)

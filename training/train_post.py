@@ -19,14 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.post import PostProcessor
 from training.train_sr import (
-    MODEL_WEIGHTS,
     GeneratorSpec,
     RecompressionAwareSR,
     SimulatorSpec,
@@ -34,9 +32,7 @@ from training.train_sr import (
     codec_condition,
     load_prefixed_weights,
     load_simulator,
-    read_run_config,
     recorded,
-    run_on_picture,
     supervision_target,
     system_forward,
 )
@@ -152,27 +148,3 @@ def train_post(config: PostTrainConfig, batches: Iterable[Batch], held_out: Sequ
 
 
 # ---- inference: h on the real codec's output (the evaluation's post-processor plug-in)
-
-@dataclass
-class PostFunction:
-    """``post(decoded picture, codec, bpp) -> restored picture``, RGB uint8 of any size."""
-
-    post: PostProcessor
-
-    def __post_init__(self) -> None:
-        self.post.eval()
-
-    def __call__(self, decoded: np.ndarray, codec: str, bpp: float) -> np.ndarray:
-        return run_on_picture(self.post, decoded, codec, bpp, multiple=self.post.size_multiple, signed=True)
-
-
-def load_post_checkpoint(checkpoint: str, use_ema: bool = False) -> PostFunction:
-    """A post checkpoint folder (from train_post) as the evaluation's post-processor."""
-    folder = Path(checkpoint).expanduser()
-    run_config = read_run_config(folder)
-    if "post" not in run_config:
-        raise KeyError(f"{folder}: config.json has no 'post' section (not a post-processing checkpoint)")
-    spec = PostSpec(**{**run_config["post"], "init_weights": None})
-    post = build_post(spec)
-    load_post_weights(post, folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
-    return PostFunction(post)

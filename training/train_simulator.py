@@ -8,7 +8,7 @@ Batches are dicts with "clean" and "codec_out" (B x 3 x S x S in [0, 1]), "codec
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -53,5 +53,6 @@ def simulator_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, tor
 def train_simulator(config: SimulatorTrainConfig, batches: Iterable[Batch], held_out: Sequence[Batch] = (),
                     model: nn.Module | None = None) -> TrainResult:
     """Train (and checkpoint) the simulator; pass `model` to train one built elsewhere (e.g. a tiny one)."""
+    recorded = config if model is None else replace(config, backbone=f"passed in: {type(model).__name__}")
     model = model if model is not None else build_simulator(config)
-    return train(config.train, model, simulator_forward, batches, held_out)
+    return train(config.train, model, simulator_forward, batches, held_out, run_config=recorded)

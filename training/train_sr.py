@@ -24,7 +24,6 @@ upsampled to S for scale-1 ones (shards.open_dataset(upsample_lq=True)).
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,14 +31,13 @@ from typing import TypeVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
 from codec_bindings import match_rate
 from training.trainable import load_trainable_state_dict, trainable_state_dict
 from training.checkpoint import load_model_weights
-from training.condition import CODEC_NAMES, codec_index, condition_batch, condition_vector
+from training.condition import CODEC_NAMES, codec_index, condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
 from training.models.sr_s3diff import S3DiffSR
@@ -315,85 +313,3 @@ def recorded(config: RunConfig, simulator: nn.Module | None) -> RunConfig:
     if simulator is None or config.simulator is not None:
         return config
     return replace(config, simulator=SimulatorSpec(weights=f"passed in: {type(simulator).__name__}", backbone=""))
-
-
-# ---- inference on pictures (the evaluation's model plug-in)
-
-@torch.no_grad()
-def run_on_picture(model: nn.Module, picture: np.ndarray, codec: str, bpp: float, *, scale: int = 1,
-                   multiple: int = 1, signed: bool = False) -> np.ndarray:
-    """Run an image-to-image model on one RGB uint8 picture (H x W x 3) at condition (codec, bpp).
-
-    The picture is reflect-padded to a multiple of `multiple` and the output cropped to (H*scale, W*scale);
-    `signed`: the model works in [-1, 1] instead of [0, 1]. Returns RGB uint8.
-    """
-    height, width = picture.shape[:2]
-    parameter = next(model.parameters())
-    image = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None].to(parameter.device, torch.float32)
-    image = image / 127.5 - 1 if signed else image / 255.0
-    pad_bottom, pad_right = (-height) % multiple, (-width) % multiple
-    if pad_bottom or pad_right:
-        mode = "reflect" if min(height, width) > max(pad_bottom, pad_right) else "replicate"
-        image = F.pad(image, (0, pad_right, 0, pad_bottom), mode=mode)
-    condition = condition_vector(codec, bpp)[None].to(parameter.device)
-    output = model(image, condition, None)[..., :height * scale, :width * scale].float()
-    output = (output.clamp(-1, 1) + 1) * 127.5 if signed else output.clamp(0, 1) * 255.0
-    return output.round()[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
-
-
-@dataclass
-class SuperResolver:
-    """An SR model for the evaluation protocol: ``model(picture, codec, bpp) -> SR picture`` (RGB uint8).
-
-    input_scale 4: it gets the degraded picture itself; 1: the degraded picture upsampled to the output.
-    """
-
-    generator: nn.Module
-    name: str = "sr"
-
-    def __post_init__(self) -> None:
-        self.generator.eval()
-
-    @property
-    def input_scale(self) -> int:
-        return int(self.generator.scale)
-
-    def __call__(self, picture: np.ndarray, codec: str, bpp: float) -> np.ndarray:
-        return run_on_picture(self.generator, picture, codec, bpp, scale=self.input_scale,
-                              multiple=int(getattr(self.generator, "size_multiple", 1)))
-
-
-def read_run_config(checkpoint: str | Path) -> dict:
-    """The config.json a trainer wrote into a checkpoint folder."""
-    path = Path(checkpoint).expanduser() / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: give a checkpoint folder written by vrpsr train")
-    return json.loads(path.read_text())
-
-
-def generator_spec_of(run_config: dict, where: str) -> GeneratorSpec:
-    if "generator" not in run_config:
-        raise KeyError(f"{where}: config.json has no 'generator' section (not an SR or post checkpoint)")
-    return GeneratorSpec(**run_config["generator"])
-
-
-def load_sr_checkpoint(checkpoint: str, scale: int | None = None, use_ema: bool = False) -> SuperResolver:
-    """An SR checkpoint folder (from train_sr or train_post) as an evaluation model.
-
-    The generator is rebuilt from the recorded GeneratorSpec; the trained ``generator.*`` weights of the
-    checkpoint (its EMA with `use_ema`) are loaded over it. A run that kept g_phi frozen saved none: the
-    generator then comes from where that run took it (`pretrained` / `init_weights`). s3diff checkpoints
-    need SD-Turbo at the recorded path. `scale` (the protocol's) is checked when given.
-    """
-    folder = Path(checkpoint).expanduser()
-    spec = generator_spec_of(read_run_config(folder), str(folder))
-    file = weights_file(folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
-    if any(name.startswith(GENERATOR_PREFIX) for name in load_file(str(file))):
-        generator = build_generator(replace(spec, init_weights=None,
-                                            pretrained=spec.pretrained if spec.backbone == "s3diff" else None))
-        load_generator_weights(generator, file)
-    else:
-        generator = build_generator(spec)
-    if scale is not None and generator.scale not in (1, scale):
-        raise ValueError(f"{folder}: generator scale {generator.scale} fits neither 1 nor the protocol's {scale}")
-    return SuperResolver(generator, name=folder.parent.parent.name or "sr")

@@ -11,7 +11,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "eval", help="evaluate SR models after real recompression: tables, BD-rate, t-tests, RD plots",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Models: identity | bicubic | nearest | NAME:ARG (a registered loader) | py:module:attribute. "
+        description="Models: identity | bicubic | nearest | checkpoint:RUN/checkpoints/step-N (vrpsr train sr|post) | "
+                    "NAME:ARG (a registered loader) | py:module:attribute. "
                     "Each --model is compared with --baseline (which is evaluated too).")  # fmt: skip
     parser.add_argument("--data", required=True, help="images: a folder, .txt list, .tar, image file or 'sample'; local or s3://")
     parser.add_argument("--out", required=True, help="results folder (created)")
@@ -31,8 +32,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weights-dir", default=None, help="folder of pretrained metric weights; none = torch's hub checkpoints folder")
     parser.add_argument("--device", default="cpu", help="torch device for the metric networks")
     parser.add_argument("--bd-method", choices=("pchip", "akima", "cubic"), default="pchip", help="BD-rate interpolation")
-    parser.add_argument("--simulator", default=None, help="simulator for the crop sheets (NAME:ARG or py:module:attribute)")
-    parser.add_argument("--post", default=None, help="post-processing after the codec (NAME:ARG or py:module:attribute)")
+    parser.add_argument("--simulator", default=None, help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, NAME:ARG or py:module:attribute)")
+    parser.add_argument("--post", default=None, help="post-processing after the codec (checkpoint:POST_CKPT, NAME:ARG or py:module:attribute)")
     parser.add_argument("--crop-images", type=int, default=2, help="side-by-side crops for the first N images")
     parser.add_argument("--crop-size", type=int, default=128, help="side of the centre crop in the crop sheets")
     parser.add_argument("--preset", action="append", default=[], metavar="CODEC=PRESET", help="encoder preset override")
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         metrics=tuple(args.metrics or DEFAULT_METRICS), bd_method=args.bd_method,
         crop_images=args.crop_images, crop_size=args.crop_size,
     )  # fmt: skip
+    register_checkpoint_loaders()
     specs = list(dict.fromkeys([args.baseline, *args.model]))
     models = {spec: resolve_model(spec, config.scale) for spec in specs}
     metrics = build_metrics(config.metrics, args.weights_dir, args.device)
@@ -69,3 +71,14 @@ def run(args: argparse.Namespace) -> int:
     print(paths["summary"].read_text(encoding="utf-8"))
     print(f"results in {args.out} ({result.seconds:.0f} s)")
     return 0
+
+
+def register_checkpoint_loaders() -> None:
+    """``checkpoint:FOLDER`` for models, simulators and post-processors: the loaders of trained runs.
+    Registered here, not in evaluation/, which never imports training (torch loads only when used)."""
+    from evaluation.models import MODEL_FACTORIES, POST_FACTORIES, SIMULATOR_FACTORIES
+    from training.inference import load_post_checkpoint, load_simulator_checkpoint, load_sr_checkpoint
+
+    MODEL_FACTORIES["checkpoint"] = lambda argument, scale: load_sr_checkpoint(argument or "", scale)
+    SIMULATOR_FACTORIES["checkpoint"] = lambda argument: load_simulator_checkpoint(argument or "")
+    POST_FACTORIES["checkpoint"] = lambda argument: load_post_checkpoint(argument or "")

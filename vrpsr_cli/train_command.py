@@ -39,6 +39,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", default=None, help="a checkpoint folder or 'latest'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--s3-endpoint", default=None)
+    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None, help="GPU autocast")
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="recompute SD-Turbo activations in backward (s3diff backbones; less memory, ~30%% slower)")  # fmt: skip
 
 
 def train_config(args: argparse.Namespace):
@@ -47,7 +50,8 @@ def train_config(args: argparse.Namespace):
 
     fields = json.loads(args.config.read_text()) if args.config else {}
     overrides = {"output_dir": args.output_dir, "max_steps": args.steps, "target": args.target, "learning_rate": args.lr,
-                 "resume_from": args.resume, "seed": args.seed}  # fmt: skip
+                 "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
+                 "gradient_checkpointing": args.gradient_checkpointing or None}  # fmt: skip
     fields.update({name: value for name, value in overrides.items() if value is not None})
     if "max_steps" not in fields:
         raise ValueError("give --steps (or max_steps in --config)")
@@ -68,10 +72,7 @@ def run_simulator(args: argparse.Namespace) -> int:
     options = data_options(args)
     batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
     held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
-    result = train_simulator(config, batches, held_out)
-    print(f"trained to step {result.step}; last losses {result.last_losses}; checkpoint {result.checkpoint}")
-    for row in result.held_out[-1:]:
-        print(f"held-out at step {row['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"))
+    _report(train_simulator(config, batches, held_out))
     return 0
 
 
@@ -125,16 +126,20 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--simulator", required=required, default=None,
                         help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors)")  # fmt: skip
-    parser.add_argument("--simulator-backbone", choices=("small", "s3diff"), default="small")
-    parser.add_argument("--simulator-pretrained", default=None, help="SD-Turbo folder for an s3diff simulator")
-    parser.add_argument("--simulator-small-channels", type=int_list, default=(32, 64, 128))
+    parser.add_argument("--simulator-backbone", choices=("small", "s3diff"), default=None,
+                        help="default: what the checkpoint's config.json records, else small")  # fmt: skip
+    parser.add_argument("--simulator-pretrained", default=None,
+                        help="SD-Turbo folder for an s3diff simulator (default: the recorded one)")  # fmt: skip
+    parser.add_argument("--simulator-small-channels", type=int_list, default=None,
+                        help="small simulator widths (default: the recorded ones, else 32,64,128)")  # fmt: skip
 
 
 def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
     import dataclasses
 
-    from training.train_sr import GeneratorSpec, SimulatorSpec
+    from training.inference import simulator_spec_of
+    from training.train_sr import GeneratorSpec
 
     train = train_config(args)
     configured = json.loads(args.config.read_text()).get("discriminator") if args.config else None
@@ -145,9 +150,8 @@ def _stage_two_parts(args: argparse.Namespace):
                               init_weights=args.init_weights)  # fmt: skip
     simulator = None
     if args.simulator:
-        simulator = SimulatorSpec(weights=args.simulator, backbone=args.simulator_backbone,
-                                  pretrained=args.simulator_pretrained,
-                                  small_channels=tuple(args.simulator_small_channels))  # fmt: skip
+        simulator = simulator_spec_of(args.simulator, backbone=args.simulator_backbone,
+                                      pretrained=args.simulator_pretrained, small_channels=args.simulator_small_channels)
     return train, generator, simulator
 
 
@@ -161,7 +165,7 @@ def _stage_two_data(args: argparse.Namespace, scale: int) -> tuple:
 
 
 def _report(result) -> None:
-    print(f"trained to step {result.step}; last losses {result.last_losses}; checkpoint {result.checkpoint}")
+    print(result.summary())
     for row in result.held_out[-1:]:
         print(f"held-out at step {row['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"))
 

@@ -62,7 +62,10 @@ def test_resume_latest_truncates_the_lost_log_rows(codec_batches: list[dict], tm
     result = train(dataclasses.replace(config, resume_from="latest"), tiny_simulator(), simulator_forward,
                    codec_batches)
     assert result.step == 3
-    assert [r["step"] for r in _rows(tmp_path / "losses.csv")] == ["1", "2", "3"]
+    rows = _rows(tmp_path / "losses.csv")
+    assert [r["step"] for r in rows] == ["1", "2", "3"]
+    assert all(0 <= float(r["data_seconds"]) <= float(r["seconds"]) and float(r["seconds"]) > 0 for r in rows)
+    assert result.first_step == 2 and len(result.update_seconds) == 1 and "over 1 updates" in result.summary()
     assert not list((tmp_path / "checkpoints").glob("*.partial"))
     assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
 

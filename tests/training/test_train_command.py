@@ -42,3 +42,30 @@ def test_perceptual_target_without_lpips_weights_names_the_file(dataset, tmp_pat
 def test_steps_are_required(dataset, tmp_path, capsys):
     assert main(["train", "simulator", "--data", str(dataset), "--output-dir", str(tmp_path)]) == 2
     assert "--steps" in capsys.readouterr().err
+
+
+def test_checkpoints_chain_into_sr_and_eval_from_their_recorded_architecture(dataset, tmp_path, capsys):
+    """A stage-1 run with non-default widths feeds `train sr` and `eval` with no architecture flags:
+    both rebuild the simulator from the checkpoint's config.json (default widths would not load)."""
+    common = ["--data", str(dataset), "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse",
+              "--qp-range", "30-40", "--steps", "1"]
+    assert main(["train", "simulator", *common, "--output-dir", str(tmp_path / "sim"), "--small-channels", "8,16"]) == 0
+    simulator = tmp_path / "sim/checkpoints/step-0000001"
+    assert main(["train", "sr", *common, "--output-dir", str(tmp_path / "sr"), "--simulator", str(simulator),
+                 "--num-feat", "8", "--num-block", "1", "--num-grow-ch", "4", "--discriminator", "patch"]) == 0
+    capsys.readouterr()
+    results, model = tmp_path / "results", f"checkpoint:{tmp_path / 'sr/checkpoints/step-0000001'}"
+    code = main(["eval", "--data", str(dataset.parent / "dataset-inputs.txt"), "--out", str(results), "--model",
+                 model, "--codecs", "x264", "--qps", "32,42",
+                 "--size", "64", "--limit", "1", "--metrics", "psnr_y", "--simulator", f"checkpoint:{simulator}",
+                 "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = (results / "summary.md").read_text()
+    assert f"| {model} | 42 |" in summary and f"**BDBR {model} vs identity**" in summary
+    assert list((results / "crops").glob("*.png"))
+
+
+def test_eval_checkpoint_without_a_folder_names_config_json(tmp_path, capsys):
+    assert main(["eval", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--model", f"checkpoint:{tmp_path}"]) == 2
+    assert "config.json" in capsys.readouterr().err

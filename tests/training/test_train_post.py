@@ -12,13 +12,12 @@ from safetensors.torch import load_file
 from codec_bindings import encode
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.loop import TrainConfig
+from training.inference import PostFunction, load_post_checkpoint
 from training.models.post import PostProcessor
 from training.train_post import (
-    PostFunction,
     PostSpec,
     PostTrainConfig,
     build_post_system,
-    load_post_checkpoint,
     train_post,
 )
 from training.train_sr import GeneratorSpec, SRTrainConfig, train_sr

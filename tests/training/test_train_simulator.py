@@ -1,13 +1,17 @@
 """Stage 1 on real codec outputs of Kodak crops: small and (tiny) SD-Turbo-style backbones."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from training.condition import condition_vector
+from training.inference import load_simulator_checkpoint, simulator_spec_of
 from training.loop import TrainConfig
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
@@ -39,6 +43,18 @@ def test_small_simulator_trains_with_the_perceptual_loss(codec_batches: list[dic
     assert result.held_out[-1]["lpips"] >= 0 and result.held_out[-1]["psnr"] > 10
     assert {p.name for p in result.checkpoint.iterdir()} == {"model.safetensors", "discriminator.safetensors",
                                                              "training_state.pt", "config.json"}
+    spec = simulator_spec_of(result.checkpoint)  # the architecture comes back from config.json
+    assert (spec.backbone, spec.small_channels, spec.small_blocks_per_level) == ("small", (8, 16), 1)
+    assert simulator_spec_of(result.checkpoint, small_channels=[4, 8]).small_channels == (4, 8)  # flags win
+    simulated = load_simulator_checkpoint(str(result.checkpoint))
+    trained = SmallSimulator((8, 16), 1)
+    trained.load_state_dict(load_file(str(result.checkpoint / "model.safetensors")))
+    picture = (codec_batches[0]["clean"][0].permute(1, 2, 0) * 255).round().byte().numpy()
+    with torch.no_grad():
+        expected = trained.eval()(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 127.5 - 1,
+                                  condition_vector("x265", 0.3)[None])
+    expected = ((expected[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+    assert np.array_equal(simulated(picture, "x265", 0.3), expected)
 
 
 def test_sd_turbo_style_simulator_saves_and_trains_only_its_additions(tiny_parts: dict, codec_batches: list[dict],
@@ -53,6 +69,7 @@ def test_sd_turbo_style_simulator_saves_and_trains_only_its_additions(tiny_parts
     assert not any(name.startswith(("text_encoder.", "vae.decoder.")) for name in saved)
     assert torch.equal(model.vae.decoder.conv_out.weight, frozen_before)
     assert not torch.equal(model.unet.conv_in.weight, conv_in_before)
+    assert json.loads((result.checkpoint / "config.json").read_text())["backbone"] == "passed in: CodecSimulator"
 
 
 def test_build_simulator_never_falls_back_to_random_weights(tmp_path: Path) -> None:

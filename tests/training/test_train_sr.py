@@ -17,6 +17,7 @@ from training.losses import RestorationLoss, load_lpips
 from training.models.discriminator import UNetDiscriminatorSN
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
+from training.inference import load_sr_checkpoint
 from training.models.sr_s3diff import S3DiffSR
 from training.train_sr import (
     GeneratorSpec,
@@ -25,7 +26,6 @@ from training.train_sr import (
     SRTrainConfig,
     build_generator,
     load_simulator,
-    load_sr_checkpoint,
     train_sr,
 )
 

@@ -8,6 +8,10 @@ AutoencoderKL or home-made network of ResnetBlock2D gets the conditioning the sa
 
 Attach FiLM *after* injecting LoRA: peft replaces ``conv2`` by a wrapper, and a hook on the old module
 would then condition only the frozen base branch. ``attach_film`` hooks whatever ``conv2`` is now.
+
+Gradient checkpointing recomputes the blocks in backward, and the hooks then read the condition set
+*last*: call a FiLM-conditioned module with gradients at one condition per backward (calls without
+gradients, like stage 2's target f_theta(X, c'), don't count). The trainers do; tests check it.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The network is the small simulator's conditional residual UNet (diffusers Resnet
 the embedded 4-D condition, zero-initialised output conv), so at initialisation h_phi is the identity
 and post-processing starts from "no post-processing". Pictures are in [-1, 1], like the simulator
 output it follows in training; at test time it runs on the real codec's output
-(``training.train_post.PostFunction``).
+(``training.inference.PostFunction``).
 """
 from __future__ import annotations
 

@@ -1,0 +1,176 @@
+"""Trained checkpoints as picture functions: the plug-ins `vrpsr eval` and the benchmarks call.
+
+Every function here takes and returns RGB uint8 pictures (H x W x 3) with the condition (codec, bpp):
+  load_sr_checkpoint         SR run (train_sr / train_post)    -> model(degraded, codec, bpp) -> SR picture
+  load_simulator_checkpoint  stage-1 run (train_simulator)     -> simulator(picture, codec, bpp) -> X_hat'
+  load_post_checkpoint       post run (train_post)             -> post(decoded, codec, bpp) -> picture
+Architectures are rebuilt from the config.json each checkpoint records; weights are safetensors.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from torch import nn
+
+from training.condition import condition_vector
+from training.train_post import PostSpec, build_post, load_post_weights
+from training.train_sr import (
+    GENERATOR_PREFIX,
+    MODEL_WEIGHTS,
+    GeneratorSpec,
+    SimulatorSpec,
+    build_generator,
+    load_generator_weights,
+    load_simulator,
+    weights_file,
+)
+from training.loop import TrainConfig
+from training.models.post import PostProcessor
+
+
+@torch.no_grad()
+def run_on_picture(model: nn.Module, picture: np.ndarray, codec: str, bpp: float, *, scale: int = 1,
+                   multiple: int = 1, signed: bool = False) -> np.ndarray:
+    """Run an image-to-image model on one RGB uint8 picture (H x W x 3) at condition (codec, bpp).
+
+    The picture is reflect-padded to a multiple of `multiple` and the output cropped to (H*scale, W*scale);
+    `signed`: the model works in [-1, 1] instead of [0, 1]. Returns RGB uint8.
+    """
+    height, width = picture.shape[:2]
+    parameter = next(model.parameters())
+    image = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None].to(parameter.device, torch.float32)
+    image = image / 127.5 - 1 if signed else image / 255.0
+    pad_bottom, pad_right = (-height) % multiple, (-width) % multiple
+    if pad_bottom or pad_right:
+        mode = "reflect" if min(height, width) > max(pad_bottom, pad_right) else "replicate"
+        image = F.pad(image, (0, pad_right, 0, pad_bottom), mode=mode)
+    condition = condition_vector(codec, bpp)[None].to(parameter.device)
+    output = model(image, condition, None)[..., :height * scale, :width * scale].float()
+    output = (output.clamp(-1, 1) + 1) * 127.5 if signed else output.clamp(0, 1) * 255.0
+    return output.round()[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+
+
+@dataclass
+class SuperResolver:
+    """An SR model for the evaluation protocol: ``model(picture, codec, bpp) -> SR picture`` (RGB uint8).
+
+    input_scale 4: it gets the degraded picture itself; 1: the degraded picture upsampled to the output.
+    """
+
+    generator: nn.Module
+    name: str = "sr"
+
+    def __post_init__(self) -> None:
+        self.generator.eval()
+
+    @property
+    def input_scale(self) -> int:
+        return int(self.generator.scale)
+
+    def __call__(self, picture: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+        return run_on_picture(self.generator, picture, codec, bpp, scale=self.input_scale,
+                              multiple=int(getattr(self.generator, "size_multiple", 1)))
+
+
+def read_run_config(checkpoint: str | Path) -> dict:
+    """The config.json a trainer wrote into a checkpoint folder."""
+    path = Path(checkpoint).expanduser() / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: give a checkpoint folder written by vrpsr train")
+    return json.loads(path.read_text())
+
+
+def generator_spec_of(run_config: dict, where: str) -> GeneratorSpec:
+    if "generator" not in run_config:
+        raise KeyError(f"{where}: config.json has no 'generator' section (not an SR or post checkpoint)")
+    return GeneratorSpec(**run_config["generator"])
+
+
+def load_sr_checkpoint(checkpoint: str, scale: int | None = None, use_ema: bool = False) -> SuperResolver:
+    """An SR checkpoint folder (from train_sr or train_post) as an evaluation model.
+
+    The generator is rebuilt from the recorded GeneratorSpec; the trained ``generator.*`` weights of the
+    checkpoint (its EMA with `use_ema`) are loaded over it. A run that kept g_phi frozen saved none: the
+    generator then comes from where that run took it (`pretrained` / `init_weights`). s3diff checkpoints
+    need SD-Turbo at the recorded path. `scale` (the protocol's) is checked when given.
+    """
+    folder = Path(checkpoint).expanduser()
+    spec = generator_spec_of(read_run_config(folder), str(folder))
+    file = weights_file(folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
+    if any(name.startswith(GENERATOR_PREFIX) for name in load_file(str(file))):
+        generator = build_generator(replace(spec, init_weights=None,
+                                            pretrained=spec.pretrained if spec.backbone == "s3diff" else None))
+        load_generator_weights(generator, file)
+    else:
+        generator = build_generator(spec)
+    if scale is not None and generator.scale not in (1, scale):
+        raise ValueError(f"{folder}: generator scale {generator.scale} fits neither 1 nor the protocol's {scale}")
+    return SuperResolver(generator, name=folder.parent.parent.name or "sr")
+
+
+@dataclass
+class PostFunction:
+    """``post(decoded picture, codec, bpp) -> restored picture``, RGB uint8 of any size."""
+
+    post: PostProcessor
+
+    def __post_init__(self) -> None:
+        self.post.eval()
+
+    def __call__(self, decoded: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+        return run_on_picture(self.post, decoded, codec, bpp, multiple=self.post.size_multiple, signed=True)
+
+
+def load_post_checkpoint(checkpoint: str, use_ema: bool = False) -> PostFunction:
+    """A post checkpoint folder (from train_post) as the evaluation's post-processor."""
+    folder = Path(checkpoint).expanduser()
+    run_config = read_run_config(folder)
+    if "post" not in run_config:
+        raise KeyError(f"{folder}: config.json has no 'post' section (not a post-processing checkpoint)")
+    spec = PostSpec(**{**run_config["post"], "init_weights": None})
+    post = build_post(spec)
+    load_post_weights(post, folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
+    return PostFunction(post)
+
+
+@dataclass
+class SimulatedCodec:
+    """``simulator(picture, codec, bpp) -> f_theta's picture``: what the codec would output at bpp."""
+
+    simulator: nn.Module
+
+    def __post_init__(self) -> None:
+        self.simulator.eval()
+
+    def __call__(self, picture: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+        multiple = int(getattr(self.simulator, "size_multiple", 1))
+        return run_on_picture(self.simulator, picture, codec, bpp, multiple=multiple, signed=True)
+
+
+def simulator_spec_of(checkpoint: str | Path, **given: object) -> SimulatorSpec:
+    """The SimulatorSpec of a stage-1 checkpoint folder: its recorded architecture (config.json), with the
+    fields in `given` (those not None) on top. A .safetensors file has no record: `given` must say it all."""
+    path = Path(checkpoint).expanduser()
+    recorded: dict = {}
+    if (path / "config.json").is_file():
+        run_config = json.loads((path / "config.json").read_text())
+        recorded = {name: run_config[name] for name in ("backbone", "pretrained", "small_channels",
+                                                        "small_blocks_per_level") if name in run_config}
+    fields = {**recorded, **{name: value for name, value in given.items() if value is not None}}
+    if "small_channels" in fields:
+        fields["small_channels"] = tuple(fields["small_channels"])
+    return SimulatorSpec(weights=str(checkpoint), **fields)
+
+
+def load_simulator_checkpoint(checkpoint: str, use_ema: bool = False) -> SimulatedCodec:
+    """A stage-1 checkpoint folder (or its .safetensors) as a picture function; frozen, eval mode."""
+    spec = simulator_spec_of(checkpoint)
+    if use_ema:
+        spec = replace(spec, weights=str(Path(checkpoint).expanduser() / "ema.safetensors"))
+    return SimulatedCodec(load_simulator(spec, TrainConfig(output_dir="", max_steps=0)))
