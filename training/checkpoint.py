@@ -90,3 +90,34 @@ def load_checkpoint(folder: str | Path, model: nn.Module, discriminator: nn.Modu
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     return int(state["step"])
+
+
+# Fields a resumed run may change: where it writes, how long it runs, how often it logs and saves.
+RESUMABLE_CHANGES = frozenset({"output_dir", "resume_from", "max_steps", "progress_bar", "tensorboard",
+                               "checkpoint_every", "eval_every"})
+
+
+def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for name, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def check_resume_config(folder: str | Path, config: dict) -> None:
+    """Refuse to resume `folder` under a config that changes what is trained or how (learning rate,
+    loss, model, data selection...): the result would be neither run. Only RESUMABLE_CHANGES may differ."""
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        return  # checkpoints written before configs were recorded
+    recorded = _flatten(json.loads(path.read_text()))
+    current = _flatten(json.loads(json.dumps(config, sort_keys=True, default=str)))
+    changed = sorted(name for name in recorded.keys() | current.keys()
+                     if recorded.get(name) != current.get(name) and name.rpartition(".")[2] not in RESUMABLE_CHANGES)
+    if changed:
+        details = "; ".join(f"{name}: {recorded.get(name)!r} -> {current.get(name)!r}" for name in changed[:8])
+        raise ValueError(f"cannot resume {folder} with a different config ({details}); start a new output_dir "
+                         f"or use the recorded settings")

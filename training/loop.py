@@ -8,6 +8,7 @@ so a deterministic batch iterable continues exactly where the interrupted run wa
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
 import time
@@ -22,7 +23,13 @@ from accelerate.utils import set_seed
 from diffusers.optimization import get_scheduler
 from tqdm.auto import tqdm
 
-from training.checkpoint import checkpoint_dir, latest_checkpoint, load_checkpoint, save_checkpoint
+from training.checkpoint import (
+    check_resume_config,
+    checkpoint_dir,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from training.ema import ParameterEMA
 from training.logs import CsvLog
 from training.losses import LossWeights, RestorationLoss, load_lpips
@@ -67,6 +74,7 @@ class TrainResult:
     held_out: list[dict[str, float]]
     checkpoint: Path | None
     first_step: int = 0  # where this process started (after a resume)
+    processes: int = 1  # data-parallel processes (torchrun / accelerate launch)
     update_seconds: list[float] = field(default_factory=list)  # this process's updates, data wait included
     data_seconds: list[float] = field(default_factory=list)  # of which the model waited for batches
 
@@ -78,7 +86,7 @@ class TrainResult:
         wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
         return (f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
                 f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
-                f"over {len(self.update_seconds)} updates; checkpoint {self.checkpoint}")
+                f"over {len(self.update_seconds)} updates on {self.processes} process(es); checkpoint {self.checkpoint}")
 
 
 def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
@@ -140,7 +148,8 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     # ---- setup
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = Accelerator(mixed_precision=config.mixed_precision, project_dir=str(output_dir),
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(),  # several CPU processes (torchrun): gloo
+                              mixed_precision=config.mixed_precision, project_dir=str(output_dir),
                               log_with="tensorboard" if config.tensorboard else None)
     if config.tensorboard:
         accelerator.init_trackers("tensorboard")
@@ -165,6 +174,9 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
         states["discriminator_optimizer"], states["discriminator_scheduler"] = adamw_with_schedule(discriminator)
     ema = ParameterEMA(model, config.ema_decay) if config.ema_decay else None
     resume = latest_checkpoint(output_dir) if config.resume_from == "latest" else config.resume_from
+    recorded_config = dataclasses.asdict(run_config if run_config is not None else config)
+    if resume:
+        check_resume_config(resume, recorded_config)
     start_step = load_checkpoint(resume, model, discriminator, states, ema) if resume else 0
     model, states["optimizer"] = accelerator.prepare(model, optimizer)
     if discriminator is not None:
@@ -177,7 +189,7 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
         loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator",
                                                        "seconds", "data_seconds"], start_step)
         held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
-    result = TrainResult(start_step, {}, [], None, first_step=start_step)
+    result = TrainResult(start_step, {}, [], None, first_step=start_step, processes=accelerator.num_processes)
 
     # ---- loop
     progress = tqdm(range(start_step, config.max_steps), initial=start_step, total=config.max_steps,
@@ -186,18 +198,21 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
         model.train()
         losses: dict[str, float] = defaultdict(float)
         started = time.perf_counter()
-        for _ in range(config.gradient_accumulation_steps):
+        for micro_step in range(config.gradient_accumulation_steps):
             waited = time.perf_counter()
             batch = to_device(next(stream), accelerator.device)
             losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
-            with accelerator.autocast():
-                prediction, target = forward(model, batch)
-                loss, parts = criterion.generator_loss(prediction, target, discriminator)
-            accelerator.backward(loss / config.gradient_accumulation_steps)
-            if discriminator is not None:
+            last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
+            with contextlib.nullcontext() if last else accelerator.no_sync(model):
                 with accelerator.autocast():
-                    discriminator_loss = criterion.discriminator_loss(discriminator, target, prediction)
-                accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
+                    prediction, target = forward(model, batch)
+                    loss, parts = criterion.generator_loss(prediction, target, discriminator)
+                accelerator.backward(loss / config.gradient_accumulation_steps)
+            if discriminator is not None:
+                with contextlib.nullcontext() if last else accelerator.no_sync(discriminator):
+                    with accelerator.autocast():
+                        discriminator_loss = criterion.discriminator_loss(discriminator, target, prediction)
+                    accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
                 parts["discriminator"] = discriminator_loss.item()
             for name, value in parts.items():
                 losses[name] += value / config.gradient_accumulation_steps
@@ -237,6 +252,6 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
                 result.checkpoint = save_checkpoint(
                     checkpoint_dir(output_dir, done), done, accelerator.unwrap_model(model),
                     accelerator.unwrap_model(discriminator) if discriminator is not None else None,
-                    states, ema, dataclasses.asdict(run_config if run_config is not None else config))
+                    states, ema, recorded_config)
     accelerator.end_training()
     return result

@@ -284,7 +284,11 @@ def load_simulator(spec: SimulatorSpec, train_config: TrainConfig, trainable: bo
     try:
         load_model_weights(simulator, load_file(str(file)))
     except (KeyError, RuntimeError) as error:
-        raise ValueError(f"{file} does not fit a {spec.backbone} simulator {spec}: {error}") from None
+        lines = str(error).splitlines()
+        shown = "\n".join(lines[:4]) + (f"\n\t... ({len(lines) - 4} more lines)" if len(lines) > 4 else "")
+        raise ValueError(f"{file} does not fit a {spec.backbone} simulator {spec}: {shown}\nGive the "
+                         f"architecture it was trained with (--simulator-backbone / --simulator-small-channels) "
+                         f"where its config.json does not record it") from None
     if not trainable:
         simulator.requires_grad_(False).eval()
     return simulator

@@ -70,6 +70,16 @@ def test_resume_latest_truncates_the_lost_log_rows(codec_batches: list[dict], tm
     assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
 
 
+def test_resume_refuses_a_config_that_changes_the_training(codec_batches: list[dict], tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, target="mse", max_steps=2, checkpoint_every=2)
+    train(config, tiny_simulator(), simulator_forward, codec_batches)
+    changed = dataclasses.replace(config, resume_from="latest", max_steps=3, learning_rate=5e-4)
+    with pytest.raises(ValueError, match=r"learning_rate: 0.001 -> 0.0005"):
+        train(changed, tiny_simulator(), simulator_forward, codec_batches)
+    longer = dataclasses.replace(config, resume_from="latest", max_steps=3, progress_bar=False)  # may change
+    assert train(longer, tiny_simulator(), simulator_forward, codec_batches).step == 3
+
+
 def test_gradient_accumulation_matches_the_larger_batch(codec_batches: list[dict], tmp_path: Path) -> None:
     big = codec_batches[:2]
     small = [{k: v[i:i + 1] for k, v in b.items()} for b in big for i in range(2)]
