@@ -20,7 +20,9 @@ from torch import nn
 
 from training.condition import condition_vector
 from training.train_post import PostSpec, build_post, load_post_weights
-from training.train_sr import (
+from training.loop import TrainConfig
+from training.models.post import PostProcessor
+from training.sr_models import (
     GENERATOR_PREFIX,
     MODEL_WEIGHTS,
     GeneratorSpec,
@@ -30,8 +32,6 @@ from training.train_sr import (
     load_simulator,
     weights_file,
 )
-from training.loop import TrainConfig
-from training.models.post import PostProcessor
 
 
 @torch.no_grad()

@@ -24,18 +24,8 @@ from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.post import PostProcessor
-from training.train_sr import (
-    GeneratorSpec,
-    RecompressionAwareSR,
-    SimulatorSpec,
-    build_generator,
-    codec_condition,
-    load_prefixed_weights,
-    load_simulator,
-    recorded,
-    supervision_target,
-    system_forward,
-)
+from training.sr_models import GeneratorSpec, SimulatorSpec, build_generator, load_prefixed_weights, load_simulator
+from training.train_sr import RecompressionAwareSR, codec_condition, recorded, supervision_target, system_forward
 
 MODES = ("post", "sr-then-post", "joint")
 POST_PREFIX = "post."

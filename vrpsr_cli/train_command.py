@@ -139,7 +139,7 @@ def _stage_two_parts(args: argparse.Namespace):
     import dataclasses
 
     from training.inference import simulator_spec_of
-    from training.train_sr import GeneratorSpec
+    from training.sr_models import GeneratorSpec
 
     train = train_config(args)
     configured = json.loads(args.config.read_text()).get("discriminator") if args.config else None

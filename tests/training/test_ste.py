@@ -9,7 +9,8 @@ import torch
 from codec_bindings import match_rate
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.condition import condition_batch
-from training.train_sr import RecompressionAwareSR, real_codec_output, straight_through
+from training.straight_through import real_codec_output, straight_through
+from training.train_sr import RecompressionAwareSR
 
 
 def _batch(kodak_dir: Path) -> dict:

@@ -11,16 +11,12 @@ from safetensors.torch import load_file
 
 from codec_bindings import encode
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
-from training.loop import TrainConfig
 from training.inference import PostFunction, load_post_checkpoint
+from training.loop import TrainConfig
 from training.models.post import PostProcessor
-from training.train_post import (
-    PostSpec,
-    PostTrainConfig,
-    build_post_system,
-    train_post,
-)
-from training.train_sr import GeneratorSpec, SRTrainConfig, train_sr
+from training.sr_models import GeneratorSpec
+from training.train_post import PostSpec, PostTrainConfig, build_post_system, train_post
+from training.train_sr import SRTrainConfig, train_sr
 
 TINY_POST = PostSpec(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
 TINY_GENERATOR = GeneratorSpec(num_feat=8, num_block=2, num_grow_ch=4)

@@ -19,15 +19,8 @@ from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
 from training.inference import load_sr_checkpoint
 from training.models.sr_s3diff import S3DiffSR
-from training.train_sr import (
-    GeneratorSpec,
-    RecompressionAwareSR,
-    SimulatorSpec,
-    SRTrainConfig,
-    build_generator,
-    load_simulator,
-    train_sr,
-)
+from training.sr_models import GeneratorSpec, SimulatorSpec, build_generator, load_simulator
+from training.train_sr import RecompressionAwareSR, SRTrainConfig, train_sr
 
 
 def _config(output_dir: Path, **overrides) -> TrainConfig:
