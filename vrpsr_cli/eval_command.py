@@ -16,8 +16,9 @@ def add_parser(subparsers) -> None:
                     "Each --model is compared with --baseline (which is evaluated too).")  # fmt: skip
     parser.add_argument("--data", required=True, help="images: a folder, .txt list, .tar, image file or 'sample'; local or s3://")
     parser.add_argument("--out", required=True, help="results folder (created)")
-    parser.add_argument("--model", action="append", required=True, help="model to evaluate (repeatable)")
-    parser.add_argument("--baseline", default="identity", help="the anchor of BDBR and t-tests")
+    parser.add_argument("--model", action="append", required=True,
+                        help="model to evaluate (repeatable); LABEL=SPEC names it in the tables")  # fmt: skip
+    parser.add_argument("--baseline", default="identity", help="the anchor of BDBR and t-tests (LABEL=SPEC too)")
     parser.add_argument("--codecs", type=name_list, default="x264,x265,vvenc", help="codecs of the recompression")
     parser.add_argument("--mode", choices=("qp", "crf"), default="qp", help="qp: rate-matched (Table 1); crf: Table S4")
     parser.add_argument("--qps", type=int_list, default="32,37,42,47", help="QPs q giving the target rates R̄")
@@ -55,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
         crop_images=args.crop_images, crop_size=args.crop_size,
     )  # fmt: skip
     register_checkpoint_loaders()
-    specs = list(dict.fromkeys([args.baseline, *args.model]))
-    models = {spec: resolve_model(spec, config.scale) for spec in specs}
+    labelled = dict(labelled_spec(item) for item in [args.baseline, *args.model])
+    baseline = labelled_spec(args.baseline)[0]
+    models = {label: resolve_model(spec, config.scale) for label, spec in labelled.items()}
     metrics = build_metrics(config.metrics, args.weights_dir, args.device)
     for metric, reason in metrics.unavailable.items():
         print(f"vrpsr eval: {metric} unavailable: {reason}", file=sys.stderr)
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except EvaluationError as error:
         print(f"vrpsr eval: error: {error}", file=sys.stderr)
         return 2
-    paths = write_report(result, args.out, args.baseline)
+    paths = write_report(result, args.out, baseline)
     print(paths["summary"].read_text(encoding="utf-8"))
     print(f"results in {args.out} ({result.seconds:.0f} s)")
     return 0
@@ -82,3 +84,11 @@ def register_checkpoint_loaders() -> None:
     MODEL_FACTORIES["checkpoint"] = lambda argument, scale: load_sr_checkpoint(argument or "", scale)
     SIMULATOR_FACTORIES["checkpoint"] = lambda argument: load_simulator_checkpoint(argument or "")
     POST_FACTORIES["checkpoint"] = lambda argument: load_post_checkpoint(argument or "")
+
+
+def labelled_spec(argument: str) -> tuple[str, str]:
+    """``LABEL=SPEC`` -> (LABEL, SPEC); a plain SPEC is its own label."""
+    label, separator, spec = argument.partition("=")
+    if separator and label and ":" not in label and "/" not in label:
+        return label, spec
+    return argument, argument

@@ -60,13 +60,13 @@ def test_checkpoints_chain_into_sr_and_eval_from_their_recorded_architecture(dat
     capsys.readouterr()
     results, model = tmp_path / "results", f"checkpoint:{tmp_path / 'sr/checkpoints/step-0000001'}"
     code = main(["eval", "--data", str(dataset.parent / "dataset-inputs.txt"), "--out", str(results), "--model",
-                 model, "--codecs", "x264", "--qps", "32,42",
+                 f"sr-through-sim={model}", "--codecs", "x264", "--qps", "32,42",
                  "--size", "64", "--limit", "1", "--metrics", "psnr_y", "--simulator", f"checkpoint:{simulator}",
                  "--no-progress"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = (results / "summary.md").read_text()
-    assert f"| {model} | 42 |" in summary and f"**BDBR {model} vs identity**" in summary
+    assert "| sr-through-sim | 42 |" in summary and "**BDBR sr-through-sim vs identity**" in summary
     assert list((results / "crops").glob("*.png"))
 
 
