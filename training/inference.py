@@ -19,7 +19,6 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.condition import condition_vector
-from training.train_post import PostSpec, build_post, load_post_weights
 from training.loop import TrainConfig
 from training.models.post import PostProcessor
 from training.sr_models import (
@@ -32,6 +31,7 @@ from training.sr_models import (
     load_simulator,
     weights_file,
 )
+from training.train_post import PostSpec, build_post, load_post_weights
 
 
 @torch.no_grad()
@@ -88,7 +88,7 @@ def read_run_config(checkpoint: str | Path) -> dict:
 
 def generator_spec_of(run_config: dict, where: str) -> GeneratorSpec:
     if "generator" not in run_config:
-        raise KeyError(f"{where}: config.json has no 'generator' section (not an SR or post checkpoint)")
+        raise ValueError(f"{where}: config.json has no 'generator' section (not an SR or post checkpoint)")
     return GeneratorSpec(**run_config["generator"])
 
 
@@ -132,7 +132,7 @@ def load_post_checkpoint(checkpoint: str, use_ema: bool = False) -> PostFunction
     folder = Path(checkpoint).expanduser()
     run_config = read_run_config(folder)
     if "post" not in run_config:
-        raise KeyError(f"{folder}: config.json has no 'post' section (not a post-processing checkpoint)")
+        raise ValueError(f"{folder}: config.json has no 'post' section (not a post-processing checkpoint)")
     spec = PostSpec(**{**run_config["post"], "init_weights": None})
     post = build_post(spec)
     load_post_weights(post, folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))

@@ -62,7 +62,7 @@ def load_prefixed_weights(module: nn.Module, path: str | Path, prefix: str, kind
     file = weights_file(path)
     state = {name[len(prefix):]: value for name, value in load_file(str(file)).items() if name.startswith(prefix)}
     if not state:
-        raise KeyError(f"{file} holds no {prefix}* weights (not {kind})")
+        raise ValueError(f"{file} holds no {prefix}* weights (not {kind})")
     try:
         load_model_weights(module, state)
     except (KeyError, RuntimeError) as error:

@@ -68,6 +68,9 @@ def test_checkpoints_chain_into_sr_and_eval_from_their_recorded_architecture(dat
     summary = (results / "summary.md").read_text()
     assert "| sr-through-sim | 42 |" in summary and "**BDBR sr-through-sim vs identity**" in summary
     assert list((results / "crops").glob("*.png"))
+    code = main(["eval", "--data", str(dataset.parent / "dataset-inputs.txt"), "--out", str(tmp_path / "r2"), "--model",
+                 "bicubic", "--codecs", "x264", "--qps", "32", "--size", "64", "--limit", "1", "--post", model])
+    assert code == 2 and "no 'post' section (not a post-processing checkpoint)" in capsys.readouterr().err
 
 
 def test_eval_checkpoint_without_a_folder_names_config_json(tmp_path, capsys):
