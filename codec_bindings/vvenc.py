@@ -112,14 +112,14 @@ def ffmpeg_exe() -> str:
 @functools.cache
 def vvenc_version() -> str:
     """libvvenc version as ffmpeg reports it (one tiny encode, once per process)."""
+    import imageio_ffmpeg
+
     command = [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "verbose", "-f", "rawvideo",
         "-pix_fmt", "yuv420p10le", "-s", "32x32", "-i", "pipe:0", "-c:v", "libvvenc", "-f", "null", "-",
     ]  # fmt: skip
     _, stderr = run(command, bytes(32 * 32 * 3), timeout=60)
     match = re.search(rb"libvvenc version: (\S+)", stderr)
-    import imageio_ffmpeg
-
     ffmpeg_version = imageio_ffmpeg.get_ffmpeg_version()
     return f"libvvenc {match.group(1).decode() if match else 'unknown'} (ffmpeg {ffmpeg_version})"
 

@@ -9,7 +9,7 @@ Architectures are rebuilt from the config.json each checkpoint records; weights 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,6 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.condition import condition_vector
-from training.loop import TrainConfig
 from training.models.post import PostProcessor
 from training.sr_models import (
     GENERATOR_PREFIX,
@@ -160,12 +159,12 @@ def simulator_spec_of(checkpoint: str | Path, **given: object) -> SimulatorSpec:
     recorded: dict = {}
     if (path / "config.json").is_file():
         run_config = json.loads((path / "config.json").read_text())
-        recorded = {name: run_config[name] for name in ("backbone", "pretrained", "small_channels",
-                                                        "small_blocks_per_level") if name in run_config}
-    fields = {**recorded, **{name: value for name, value in given.items() if value is not None}}
-    if "small_channels" in fields:
-        fields["small_channels"] = tuple(fields["small_channels"])
-    return SimulatorSpec(weights=str(checkpoint), **fields)
+        architecture = {f.name for f in fields(SimulatorSpec)} - {"weights"}
+        recorded = {name: run_config[name] for name in architecture if name in run_config}
+    chosen = {**recorded, **{name: value for name, value in given.items() if value is not None}}
+    if "small_channels" in chosen:
+        chosen["small_channels"] = tuple(chosen["small_channels"])
+    return SimulatorSpec(weights=str(checkpoint), **chosen)
 
 
 def load_simulator_checkpoint(checkpoint: str, use_ema: bool = False) -> SimulatedCodec:
@@ -173,4 +172,4 @@ def load_simulator_checkpoint(checkpoint: str, use_ema: bool = False) -> Simulat
     spec = simulator_spec_of(checkpoint)
     if use_ema:
         spec = replace(spec, weights=str(Path(checkpoint).expanduser() / "ema.safetensors"))
-    return SimulatedCodec(load_simulator(spec, TrainConfig(output_dir="", max_steps=0)))
+    return SimulatedCodec(load_simulator(spec))

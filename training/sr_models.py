@@ -12,10 +12,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.checkpoint import load_model_weights
-from training.loop import TrainConfig
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
 from training.models.sr_s3diff import S3DiffSR
-from training.train_simulator import SimulatorTrainConfig, build_simulator
+from training.train_simulator import build_simulator
 
 BACKBONES = ("rrdbnet", "s3diff")
 MODEL_WEIGHTS = "model.safetensors"
@@ -95,12 +94,9 @@ def build_generator(spec: GeneratorSpec) -> nn.Module:
     return generator
 
 
-def load_simulator(spec: SimulatorSpec, train_config: TrainConfig, trainable: bool = False) -> nn.Module:
+def load_simulator(spec: SimulatorSpec, trainable: bool = False) -> nn.Module:
     """The stage-1 simulator with its trained weights; frozen (and in eval mode) unless `trainable`."""
-    stage_one = SimulatorTrainConfig(train_config, backbone=spec.backbone, pretrained=spec.pretrained,
-                                     small_channels=tuple(spec.small_channels),
-                                     small_blocks_per_level=spec.small_blocks_per_level)
-    simulator = build_simulator(stage_one)
+    simulator = build_simulator(spec)
     file = weights_file(spec.weights)
     try:
         load_model_weights(simulator, load_file(str(file)))

@@ -122,7 +122,7 @@ def build_post_system(config: PostTrainConfig, generator: nn.Module | None = Non
     if simulator is None:
         if config.simulator is None:
             raise ValueError("post-processing is trained through a simulator: give config.simulator")
-        simulator = load_simulator(config.simulator, config.train)
+        simulator = load_simulator(config.simulator)
     post = post if post is not None else build_post(config.post)
     return PostProcessedSR(generator, simulator, post, train_generator=config.mode == "joint",
                            supervision=config.supervision, straight_through=config.straight_through,
@@ -136,5 +136,3 @@ def train_post(config: PostTrainConfig, batches: Iterable[Batch], held_out: Sequ
     system = build_post_system(config, generator, simulator, post)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))
 
-
-# ---- inference: h on the real codec's output (the evaluation's post-processor plug-in)

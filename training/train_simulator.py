@@ -8,6 +8,7 @@ Batches are dicts with "clean" and "codec_out" (B x 3 x S x S in [0, 1]), "codec
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, replace
 
 import torch
@@ -17,6 +18,9 @@ from training.condition import condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
+
+if TYPE_CHECKING:
+    from training.sr_models import SimulatorSpec
 
 BACKBONES = ("small", "s3diff")
 
@@ -32,10 +36,11 @@ class SimulatorTrainConfig:
     small_blocks_per_level: int = 2
 
 
-def build_simulator(config: SimulatorTrainConfig) -> nn.Module:
-    """The simulator `config` names; "s3diff" needs `pretrained` (never random weights)."""
+def build_simulator(config: SimulatorTrainConfig | SimulatorSpec) -> nn.Module:
+    """The simulator `config` names (its backbone, pretrained, small_channels, small_blocks_per_level: a
+    SimulatorTrainConfig or stage 2's SimulatorSpec); "s3diff" needs `pretrained` (never random weights)."""
     if config.backbone == "small":
-        return SmallSimulator(config.small_channels, config.small_blocks_per_level)
+        return SmallSimulator(tuple(config.small_channels), config.small_blocks_per_level)
     if config.backbone == "s3diff":
         if config.pretrained is None:
             raise ValueError("the s3diff simulator needs `pretrained`: a folder holding stabilityai/sd-turbo")

@@ -67,7 +67,6 @@ def codec_condition(batch: Batch, slight: bool = False) -> torch.Tensor:
     return condition_batch(batch["codec_onehot"].float(), batch["bpp_slight" if slight else "bpp"].float())
 
 
-
 def supervision_target(batch: Batch, supervision: str, simulator: nn.Module | None) -> torch.Tensor:
     """The target in [-1, 1]: X_s = f_theta(X, c') (no gradient), the real codec at q - 10, or X."""
     if supervision == "clean":
@@ -162,13 +161,12 @@ def system_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.
     return model(batch)
 
 
-
 def build_sr_system(config: SRTrainConfig, generator: nn.Module | None = None,
                     simulator: nn.Module | None = None) -> RecompressionAwareSR:
     """The module stage 2 trains; pass `generator` / `simulator` to use ones built elsewhere (tests)."""
     generator = generator if generator is not None else build_generator(config.generator)
     if simulator is None and config.simulator is not None:
-        simulator = load_simulator(config.simulator, config.train, trainable=config.joint_simulator)
+        simulator = load_simulator(config.simulator, trainable=config.joint_simulator)
     return RecompressionAwareSR(generator, simulator, config.supervision, config.straight_through,
                                 config.joint_simulator, config.codecs)
 

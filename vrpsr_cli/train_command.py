@@ -44,14 +44,15 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recompute SD-Turbo activations in backward (s3diff backbones; less memory, ~30%% slower)")  # fmt: skip
 
 
-def train_config(args: argparse.Namespace):
-    """TrainConfig from --config (JSON) with the flags that were given on top."""
+def train_config(args: argparse.Namespace, **defaults):
+    """TrainConfig: `defaults`, then --config (JSON), then the flags that were given."""
     from training.loop import TrainConfig
 
-    fields = json.loads(args.config.read_text()) if args.config else {}
+    fields = {**defaults, **(json.loads(args.config.read_text()) if args.config else {})}
     overrides = {"output_dir": args.output_dir, "max_steps": args.steps, "target": args.target, "learning_rate": args.lr,
                  "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
-                 "gradient_checkpointing": args.gradient_checkpointing or None}  # fmt: skip
+                 "gradient_checkpointing": args.gradient_checkpointing or None,
+                 "discriminator": getattr(args, "discriminator", None)}  # fmt: skip
     fields.update({name: value for name, value in overrides.items() if value is not None})
     if "max_steps" not in fields:
         raise ValueError("give --steps (or max_steps in --config)")
@@ -63,16 +64,22 @@ def data_options(args: argparse.Namespace) -> dict:
     return {"codecs": args.codecs, "qp_range": (int(low), int(high or low)), "storage_options": storage_options(args.s3_endpoint)}
 
 
-def run_simulator(args: argparse.Namespace) -> int:
+def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tuple:
+    """(training batches, held-out batches) from --data / --held-out through the streaming loader."""
     from training.data import held_out_batches, shard_batches
+
+    options = {**data_options(args), "upsample_lq": upsample_lq}
+    batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
+    held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
+    return batches, held_out
+
+
+def run_simulator(args: argparse.Namespace) -> int:
     from training.train_simulator import SimulatorTrainConfig, train_simulator
 
     config = SimulatorTrainConfig(train=train_config(args), backbone=args.backbone, pretrained=args.pretrained,
                                   small_channels=tuple(args.small_channels))  # fmt: skip
-    options = data_options(args)
-    batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
-    held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
-    _report(train_simulator(config, batches, held_out))
+    _report(train_simulator(config, *training_batches(args)))
     return 0
 
 
@@ -136,14 +143,10 @@ def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> 
 
 def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
-    import dataclasses
-
     from training.inference import simulator_spec_of
     from training.sr_models import GeneratorSpec
 
-    train = train_config(args)
-    configured = json.loads(args.config.read_text()).get("discriminator") if args.config else None
-    train = dataclasses.replace(train, discriminator=args.discriminator or configured or "unet")
+    train = train_config(args, discriminator="unet")
     scale = args.scale or (1 if args.backbone == "s3diff" else 4)
     generator = GeneratorSpec(backbone=args.backbone, scale=scale, num_feat=args.num_feat, num_block=args.num_block,
                               num_grow_ch=args.num_grow_ch, embed=not args.no_embed, pretrained=args.pretrained,
@@ -153,15 +156,6 @@ def _stage_two_parts(args: argparse.Namespace):
         simulator = simulator_spec_of(args.simulator, backbone=args.simulator_backbone,
                                       pretrained=args.simulator_pretrained, small_channels=args.simulator_small_channels)
     return train, generator, simulator
-
-
-def _stage_two_data(args: argparse.Namespace, scale: int) -> tuple:
-    from training.data import held_out_batches, shard_batches
-
-    options = {**data_options(args), "upsample_lq": scale == 1}
-    batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
-    held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
-    return batches, held_out
 
 
 def _report(result) -> None:
@@ -179,7 +173,7 @@ def run_sr(args: argparse.Namespace) -> int:
     config = SRTrainConfig(train=train, generator=generator, simulator=simulator, supervision=args.supervision,
                            straight_through=args.ste, joint_simulator=args.joint_simulator,
                            codecs=tuple(args.codecs or ()))  # fmt: skip
-    batches, held_out = _stage_two_data(args, generator.scale)
+    batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
     _report(train_sr(config, batches, held_out))
     return 0
 
@@ -193,6 +187,6 @@ def run_post(args: argparse.Namespace) -> int:
     config = PostTrainConfig(train=train, simulator=simulator, mode=args.mode, generator=generator, post=post,
                              supervision=args.supervision, straight_through=args.ste,
                              codecs=tuple(args.codecs or ()))  # fmt: skip
-    batches, held_out = _stage_two_data(args, generator.scale)
+    batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
     _report(train_post(config, batches, held_out))
     return 0

@@ -154,14 +154,14 @@ def test_simulator_and_generator_weights_round_trip(batches: tuple[dict, ...], t
     stage_one = SmallSimulator(channels=(8, 16), blocks_per_level=1)
     save_file(stage_one.state_dict(), str(tmp_path / "simulator.safetensors"))
     spec = SimulatorSpec(str(tmp_path / "simulator.safetensors"), small_channels=(8, 16), small_blocks_per_level=1)
-    simulator = load_simulator(spec, _config(tmp_path))
+    simulator = load_simulator(spec)
     assert all(torch.equal(simulator.state_dict()[k], v) for k, v in stage_one.state_dict().items())
     assert not any(p.requires_grad for p in simulator.parameters())
     with pytest.raises(ValueError, match="simulator.safetensors"):
         wider = SimulatorSpec(spec.weights, small_channels=(16, 32), small_blocks_per_level=1)
-        load_simulator(wider, _config(tmp_path))
+        load_simulator(wider)
     with pytest.raises(FileNotFoundError, match="nothing"):
-        load_simulator(SimulatorSpec(str(tmp_path / "nothing")), _config(tmp_path))
+        load_simulator(SimulatorSpec(str(tmp_path / "nothing")))
 
     generator_spec = GeneratorSpec(num_feat=8, num_block=2, num_grow_ch=4)
     config = SRTrainConfig(_config(tmp_path / "run"), generator_spec, spec)
