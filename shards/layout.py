@@ -6,6 +6,7 @@ verify, stats) import every name from here; no member name or path is spelled an
     x264/x264-000123.tar           per sample: <key>.qp32.h264 ... + <key>.meta.json (bpp, psnr, sha256 per picture)
     manifest/x264-000123.parquet   one row per (sample, codec, picture); manifest/base-*.parquet: one row per sample
     failures/base-000123.parquet   inputs that could not be used: (source, reason)
+    failures/tasks.parquet         shard tasks that still failed after their retries: (group, shard, error, attempts)
     _done/x264-000123.json         written last: the shard is complete (stats, sha256, config hash inside)
 
 Tar members follow WebDataset naming: "<key>.<suffix>", the key has no dot. Every group of a shard
@@ -30,6 +31,8 @@ CLEAN_PICTURE, LQ_PICTURE = "clean", "lq"
 BASE_MANIFEST_COLUMNS = ("key", "shard", "source", "width", "height")
 CODEC_MANIFEST_COLUMNS = ("key", "shard", "codec", "picture", "mode", "qp", "crf", "bpp", "psnr", "bytes", "sha256", "member")
 FAILURE_COLUMNS = ("shard", "source", "reason")
+TASK_FAILURE_COLUMNS = ("group", "shard", "error", "attempts")
+TASK_FAILURES_PATH = "failures/tasks.parquet"  # rewritten by every factory run: the (group, shard) still not done
 
 
 def sample_key(shard_index: int, position: int) -> str:

@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder (1 = deterministic)")
     parser.add_argument("--address", default=None, help="Ray address ('auto' on a cluster); none = start Ray locally")
     parser.add_argument("--workers", type=int, default=None, help="CPUs for a local Ray (default: all cores)")
+    parser.add_argument("--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 16)")
     parser.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=run)
@@ -41,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
         shard_size=args.shard_size, presets=presets, threads=args.threads,
     )  # fmt: skip
     summary = run_factory(config, storage_options(args.s3_endpoint), address=args.address, num_cpus=args.workers,
-                          progress=not args.no_progress)  # fmt: skip
+                          progress=not args.no_progress, max_in_flight=args.max_in_flight)  # fmt: skip
     print(summary.render())
-    return 1 if summary.failed_tasks else 0
+    return 1 if summary.failed_tasks else 0  # failed tasks are rows of failures/tasks.parquet; a rerun resumes them

@@ -71,7 +71,7 @@ def _ray_task_workers() -> list[int]:
                 command = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if command.startswith("ray::_codec_task") or command.startswith("ray::_base_task"):
+            if command.startswith(("ray::codec_task", "ray::base_task")):
                 pids.append(int(entry.name))
     return pids
 
