@@ -15,6 +15,7 @@ from torch import nn
 CODEC_NAMES: tuple[str, ...] = ("x264", "x265", "vvenc")
 LIBRARY_NAMES: dict[str, str] = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
 CONDITION_DIM = len(CODEC_NAMES) + 1
+CONDITION_UNITS = ("bpp", "official-kB")
 
 
 def codec_index(codec: str) -> int:
@@ -52,6 +53,26 @@ def condition_prompt(codec: str, bpp: float) -> str:
     """The paper's prompt, e.g. ``A {libx264} {0.3} bpp compressed image.`` (bpp rounded to 2 decimals)."""
     library = LIBRARY_NAMES[CODEC_NAMES[codec_index(codec)]]
     return f"A {{{library}}} {{{round(float(bpp), 2)}}} bpp compressed image."
+
+
+def condition_value(bpp: torch.Tensor, units: str, height: int, width: int) -> torch.Tensor:
+    """The rate in the unit a model expects, from the true bpp of a height x width picture.
+
+    "bpp": unchanged. "official-kB": what the official VRPSR code feeds its models (coded bytes / 1000),
+    i.e. bpp * height * width / 8 / 1000 (0.3 bpp on 512 x 512 -> 9.8304).
+    """
+    if units == "bpp":
+        return bpp
+    if units == "official-kB":
+        return bpp * (height * width / 8000.0)
+    raise ValueError(f"unknown condition units {units!r}; choose one of {', '.join(CONDITION_UNITS)}")
+
+
+def templated_prompts(template: str, codec_names: Sequence[str], onehot: torch.Tensor, values: torch.Tensor) -> list[str]:
+    """Prompts from a template with fields {codec} (codec_names[i] for one-hot i) and {value}."""
+    indices = onehot.argmax(dim=1).tolist()
+    return [template.format(codec=codec_names[i], value=float(v))
+            for i, v in zip(indices, values.reshape(-1).tolist(), strict=True)]
 
 
 def condition_prompts(onehot: torch.Tensor, bpp: torch.Tensor) -> list[str]:

@@ -1,92 +1,70 @@
-"""The S3Diff-style rate-target codec simulator X_hat' = f_theta(X', c) on SD-Turbo.
+"""The S3Diff backbone as the rate-target codec simulator X_hat' = f_theta(X', c) (and, in sr_s3diff.py, as g_phi).
 
-One step at t = 999: VAE-encode the image, predict the noise (or v) with the UNet conditioned on the
-prompt (CLIP text encoder) and on FiLM from the embedded 4-D condition, recover x0 with the scheduler's
-alpha_bar at t, VAE-decode. Trainable: LoRA on the UNet (rank 32) and VAE encoder (rank 16), the UNet's
-conv_in and the FiLM MLPs; everything else is frozen. Differences from S3Diff / img2img-turbo, on
-purpose: the latent is the posterior mode (not a sample), and x0 is computed in closed form (no
-`clip_sample`, no variance noise), so the forward is deterministic.
+The published S3Diff (SD-Turbo, one step at t = 999) with VRPSR's condition on top:
+  1. DEResNet scores the input's degradation (2 scores; frozen), DegradationGuidance turns them into one
+     r x r matrix per block, set between every LoRA A and B (UNet rank 32, VAE encoder rank 16);
+  2. the prompt (from c, with the recorded template and codec names) goes through the frozen CLIP;
+  3. c as a vector is embedded and modulates every UNet ResnetBlock2D (settings.embedding/modulation);
+  4. VAE-encode, UNet, x0 from the scheduler's alpha_bar at t, VAE-decode, clamp to [-1, 1].
+Trainable, as in S3Diff: the LoRA factors, the UNet's conv_in, the de / block / fuse MLPs and block
+embeddings; plus the condition MLPs. Saved weights (``trainable_state_dict``) also hold the frozen
+parts that are not SD-Turbo's (DEResNet, the Fourier basis W), so a checkpoint is complete.
+x0 is computed in closed form; the published DDPM step adds noise of std 1e-10 on top, nothing else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-from peft import LoraConfig, inject_adapter_in_model
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from training.condition import condition_value, templated_prompts
+from training.models.pretrained import resolve_pretrained
+from training.models.s3diff.condition_path import build_condition_path
+from training.models.s3diff.de_net import DEResNet
+from training.models.s3diff.guidance import DegradationGuidance
+from training.models.s3diff.lora import (
+    inject_lora,
+    is_unet_target,
+    is_vae_target,
+    unet_block_index,
+    vae_block_index,
+)
+from training.models.s3diff.settings import S3DiffSettings
 from training.trainable import load_trainable_state_dict, trainable_state_dict
-from training.condition import SinusoidalEmbedding, condition_prompts
-from training.models.film import attach_film
 
-UNET_LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_shortcut", "conv_out",
-                     "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2")
-VAE_ENCODER_LORA_TARGETS = ("conv1", "conv2", "conv_in", "conv_shortcut", "conv", "conv_out",
-                            "to_q", "to_k", "to_v", "to_out.0")
-# subfolder -> (file that must be there, whether model weights must be there too)
-SD_TURBO_LAYOUT = {"unet": ("config.json", True), "vae": ("config.json", True),
-                   "text_encoder": ("config.json", True), "tokenizer": ("tokenizer_config.json", False),
-                   "scheduler": ("scheduler_config.json", False)}
-WEIGHT_SUFFIXES = (".safetensors", ".bin")
-
-
-@dataclass(frozen=True)
-class SimulatorSettings:
-    """What is added on top of the pretrained backbone."""
-
-    unet_lora_rank: int = 32
-    vae_lora_rank: int = 16
-    dims_per_scalar: int = 64
-    timestep: int = 999
-
-
-def _missing(path: Path, what: str, repo_id: str) -> FileNotFoundError:
-    return FileNotFoundError(f"{what} is missing under {path}: download {repo_id} to {path} "
-                             f"(e.g. `hf download {repo_id} --local-dir {path}`); no random fallback is used")
-
-
-def resolve_pretrained(path_or_repo: str | Path, repo_id: str = "stabilityai/sd-turbo") -> Path:
-    """A local folder, or a repo id already in the hub cache (never downloads); checks the layout."""
-    path = Path(path_or_repo).expanduser()
-    if not path.is_dir() and str(path_or_repo).count("/") == 1 and not Path(path_or_repo).is_absolute():
-        from huggingface_hub import snapshot_download  # only to look into the local cache
-
-        try:
-            path = Path(snapshot_download(str(path_or_repo), local_files_only=True))
-        except Exception as error:  # the hub raises several types for "not cached"
-            raise FileNotFoundError(f"{path_or_repo} is not in the hub cache and is not a folder: "
-                                    f"download {repo_id} to a folder and pass its path") from error
-    if not path.is_dir():
-        raise _missing(path, "the model folder", repo_id)
-    for subfolder, (config_name, needs_weights) in SD_TURBO_LAYOUT.items():
-        if not (path / subfolder / config_name).is_file():
-            raise _missing(path, f"{subfolder}/{config_name}", repo_id)
-        if needs_weights and not any(f.name.endswith(WEIGHT_SUFFIXES) for f in (path / subfolder).iterdir()):
-            raise _missing(path, f"{subfolder}/ weights (*.safetensors)", repo_id)
-    return path
+SimulatorSettings = S3DiffSettings  # the name earlier code imports
+FROZEN_SAVED = ("degradation.fourier_basis", "degradation_estimator.")  # saved although not trained
+__all__ = ["CodecSimulator", "SimulatorSettings", "predict_x0", "resolve_pretrained"]
 
 
 class CodecSimulator(nn.Module):
-    """f_theta(image in [-1, 1], condition B x 4) -> simulated codec output in [-1, 1]."""
+    """f_theta(image in [-1, 1], condition B x 4 [one-hot, true bpp], prompts) -> output in [-1, 1]."""
 
     def __init__(self, vae: AutoencoderKL, unet: UNet2DConditionModel, text_encoder: CLIPTextModel,
-                 tokenizer: CLIPTokenizer, scheduler: DDPMScheduler, settings: SimulatorSettings = SimulatorSettings()):
+                 tokenizer: CLIPTokenizer, scheduler: DDPMScheduler, settings: S3DiffSettings = S3DiffSettings(),
+                 degradation_estimator: nn.Module | None = None):
         super().__init__()
         self.settings = settings
         self.vae, self.unet, self.text_encoder, self.tokenizer = vae, unet, text_encoder, tokenizer
         self.requires_grad_(False)
-        inject_adapter_in_model(LoraConfig(r=settings.unet_lora_rank, lora_alpha=settings.unet_lora_rank,
-                                           target_modules=list(UNET_LORA_TARGETS)), self.unet)
-        inject_adapter_in_model(LoraConfig(r=settings.vae_lora_rank, lora_alpha=settings.vae_lora_rank,
-                                           target_modules=list(VAE_ENCODER_LORA_TARGETS)), self.vae.encoder)
-        self.embedding = SinusoidalEmbedding(settings.dims_per_scalar)
-        self.film = attach_film(self.unet, self.embedding.output_dim())  # after LoRA: hooks the LoRA wrappers
+        self.unet_lora = inject_lora(unet, is_unet_target, settings.unet_lora_rank, settings.lora_alpha)
+        self.vae_lora = inject_lora(vae, is_vae_target, settings.vae_lora_rank, settings.lora_alpha)
+        self.degradation_estimator = (degradation_estimator or DEResNet()).requires_grad_(False).eval()
+        self.degradation = DegradationGuidance(settings.vae_lora_rank, settings.unet_lora_rank)
+        for wrapper in [*self.unet_lora.values(), *self.vae_lora.values()]:
+            wrapper.guided = settings.degradation_guided
+        if not settings.degradation_guided:
+            self.degradation.requires_grad_(False)
+        self.embedding, self.film = build_condition_path(unet, settings.embedding, settings.modulation,
+                                                         settings.dims_per_scalar)
         for name, parameter in self.named_parameters():
-            parameter.requires_grad_("lora_" in name or name.startswith(("unet.conv_in.", "film.")))
+            if "lora_" in name or name.startswith(("unet.conv_in.", "film.")):
+                parameter.requires_grad_(True)
         alpha_bar = scheduler.alphas_cumprod[settings.timestep].float()
         self.register_buffer("alpha_bar", alpha_bar, persistent=False)
         self.prediction_type = scheduler.config.prediction_type
@@ -94,9 +72,9 @@ class CodecSimulator(nn.Module):
         self.text_encoder.eval()
 
     @classmethod
-    def from_pretrained(cls, path_or_repo: str | Path,
-                        settings: SimulatorSettings = SimulatorSettings()) -> CodecSimulator:
-        """Load SD-Turbo's parts from a local folder (or the hub cache); FileNotFoundError when absent."""
+    def from_pretrained(cls, path_or_repo: str | Path, settings: S3DiffSettings = S3DiffSettings()) -> CodecSimulator:
+        """SD-Turbo's parts from a local folder (or the hub cache); FileNotFoundError when absent. The
+        S3Diff weights (LoRA, MLPs, DEResNet) come from a checkpoint loaded afterwards (import-checkpoint)."""
         path = resolve_pretrained(path_or_repo)
         return cls(AutoencoderKL.from_pretrained(path, subfolder="vae"),
                    UNet2DConditionModel.from_pretrained(path, subfolder="unet"),
@@ -107,15 +85,16 @@ class CodecSimulator(nn.Module):
     @classmethod
     def from_configs(cls, vae_config: dict, unet_config: dict, text_config: CLIPTextConfig, tokenizer: CLIPTokenizer,
                      scheduler_config: dict | None = None,
-                     settings: SimulatorSettings = SimulatorSettings()) -> CodecSimulator:
+                     settings: S3DiffSettings = S3DiffSettings()) -> CodecSimulator:
         """Randomly initialised parts from explicit configs (tests, tiny experiments)."""
         return cls(AutoencoderKL.from_config(vae_config), UNet2DConditionModel.from_config(unet_config),
                    CLIPTextModel(text_config), tokenizer, DDPMScheduler.from_config(scheduler_config or {}), settings)
 
     def train(self, mode: bool = True) -> CodecSimulator:
-        """Train mode for the trainable parts; the frozen text encoder always stays in eval mode."""
+        """Train mode for the trainable parts; the frozen text encoder and DEResNet stay in eval mode."""
         super().train(mode)
         self.text_encoder.eval()
+        self.degradation_estimator.eval()
         return self
 
     @property
@@ -131,27 +110,69 @@ class CodecSimulator(nn.Module):
                                 truncation=True, return_tensors="pt")
         return self.text_encoder(tokens.input_ids.to(self.alpha_bar.device))[0]
 
+    def model_condition(self, condition: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """[one-hot, true bpp] -> [one-hot, the rate in settings.condition_units] for a height x width picture."""
+        value = condition_value(condition[:, 3], self.settings.condition_units, height, width)
+        return torch.cat([condition[:, :3], value[:, None]], dim=1)
+
+    def prompts_for(self, condition: torch.Tensor, given: list[str] | None) -> list[str]:
+        """The recorded template filled from c (in model units), or the caller's prompts ("given")."""
+        if self.settings.prompt_source == "given" and given is not None:
+            return list(given)
+        return templated_prompts(self.settings.prompt_template, self.settings.codec_names, condition[:, :3],
+                                 condition[:, 3])
+
+    @torch.no_grad()
+    def degradation_scores(self, image: torch.Tensor) -> torch.Tensor:
+        """DEResNet's 2 scores of the input in [0, 1] (downscaled by settings.degradation_input_scale)."""
+        picture = (image.float() + 1) / 2
+        if self.settings.degradation_input_scale > 1:
+            picture = F.interpolate(picture, scale_factor=1 / self.settings.degradation_input_scale, mode="area")
+        return self.degradation_estimator(picture.to(next(self.degradation_estimator.parameters()).dtype))
+
+    def set_degradation(self, scores: torch.Tensor) -> None:
+        """Put each block's r x r matrix into its LoRA layers (what S3Diff's forward does first)."""
+        vae_matrices, unet_matrices = self.degradation(scores)
+        for name, wrapper in self.vae_lora.items():
+            wrapper.set_modulation(vae_matrices[:, vae_block_index(name)])
+        for name, wrapper in self.unet_lora.items():
+            wrapper.set_modulation(unet_matrices[:, unet_block_index(name)])
+
     def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None) -> torch.Tensor:
-        """image: B x 3 x H x W in [-1, 1]; condition: B x 4 ([one-hot, bpp]); prompts default to c's."""
+        """image: B x 3 x H x W in [-1, 1]; condition: B x 4 ([one-hot, true bpp])."""
         multiple = self.size_multiple
         if image.shape[-1] % multiple or image.shape[-2] % multiple:
             raise ValueError(f"image size {tuple(image.shape[-2:])} must be a multiple of {multiple}")
-        prompts = prompts if prompts is not None else condition_prompts(condition[:, :3], condition[:, 3])
-        text = self.encode_prompts(prompts)
-        self.film.set_condition(self.embedding(condition))
-        latent = self.vae.encode(image).latent_dist.mode() * self.latent_scale
+        condition = self.model_condition(condition.float(), image.shape[-2], image.shape[-1])
+        text = self.encode_prompts(self.prompts_for(condition, prompts))
+        if self.settings.degradation_guided:
+            self.set_degradation(self.degradation_scores(image))
+        if self.film is not None:
+            self.film.set_condition(self.embedding(condition))
+        posterior = self.vae.encode(image).latent_dist
+        latent = (posterior.sample() if self.settings.latent == "sample" else posterior.mode()) * self.latent_scale
         timestep = torch.full((image.shape[0],), self.settings.timestep, device=image.device, dtype=torch.long)
         prediction = self.unet(latent, timestep, encoder_hidden_states=text.to(latent.dtype)).sample
         latent_x0 = predict_x0(prediction, latent, self.alpha_bar, self.prediction_type)
         return self.vae.decode(latent_x0 / self.latent_scale).sample.clamp(-1, 1)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        """Only what training changes (LoRA, UNet conv_in, FiLM), keyed by parameter name."""
-        return trainable_state_dict(self)
+        """What training changes (LoRA, conv_in, MLPs, block embeddings, condition MLPs) plus the frozen
+        non-SD-Turbo parts (DEResNet, Fourier basis), keyed by name."""
+        state = trainable_state_dict(self)
+        state.update({name: tensor.detach().contiguous() for name, tensor in self.state_dict().items()
+                      if name.startswith(FROZEN_SAVED)})
+        return state
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Load a `trainable_state_dict`; the key sets must match exactly."""
-        load_trainable_state_dict(self, state)
+        frozen = {name: value for name, value in state.items() if name.startswith(FROZEN_SAVED)}
+        expected = {name for name in self.state_dict() if name.startswith(FROZEN_SAVED)}
+        if set(frozen) != expected:
+            missing, unexpected = sorted(expected - set(frozen)), sorted(set(frozen) - expected)
+            raise KeyError(f"S3Diff frozen weights do not match: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        load_trainable_state_dict(self, {n: v for n, v in state.items() if n not in frozen})
+        self.load_state_dict(frozen, strict=False)
 
     def save_trainable(self, path: str | Path) -> None:
         save_file(self.trainable_state_dict(), str(path))
