@@ -1,4 +1,8 @@
-"""Shared fixtures: real images from ../shared/data and a real S3 server (SeaweedFS) on loopback."""
+"""Shared fixtures: the test pictures (made by tests/images.py) and a real S3 server (SeaweedFS) on loopback.
+
+The pictures are made once per session from scikit-image's bundled photographs, so a bare clone and CI
+test the same thing; ../shared/data is only for benchmarks. tests/skip_policy.py says when a test may skip.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,28 +10,23 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import write_jpegs, write_photos
 from tests.s3_server import S3Server, start_seaweedfs
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def _shared_data_dir(name: str) -> Path:
-    folder = SHARED_DATA / name
-    if not folder.is_dir():
-        pytest.skip(f"shared test data {folder} is absent")
-    return folder
+pytest_plugins = ("tests.skip_policy",)
 
 
 @pytest.fixture(scope="session")
-def kodak_dir() -> Path:
-    """The 24 Kodak PNGs (18 are 768x512, 6 are 512x768)."""
-    return _shared_data_dir("kodak")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 colour photographs as PNG: 5 landscape 768x512, 3 portrait 512x768 (tests.images.PHOTOS)."""
+    return write_photos(tmp_path_factory.mktemp("photos"))
 
 
 @pytest.fixture(scope="session")
-def imagenet_dir() -> Path:
-    """200 ImageNet JPEGs (one per 5th class): mixed sizes, 3 grayscale, 50 with ICC profiles."""
-    return _shared_data_dir("imagenet-sample")
+def jpeg_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """24 JPEGs as found in the wild: mixed sizes, 3 grayscale, ICC, progressive (tests.images.JPEGS),
+    with a README.md and SHA256SUMS beside them."""
+    return write_jpegs(tmp_path_factory.mktemp("jpegs"))
 
 
 @pytest.fixture(scope="session")

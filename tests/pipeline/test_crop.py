@@ -1,4 +1,4 @@
-"""center_crop_resized / random_crop_resized on Kodak and ImageNet photographs."""
+"""center_crop_resized / random_crop_resized on the test photographs (PNG photos and JPEGs of many sizes)."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,15 @@ import pytest
 from pipeline.crop import center_crop_resized, random_crop_resized, resized_shape
 from pipeline.decode_image import decode_image
 from pipeline.errors import SourceError
+from tests.images import JPEGS
 
 
 def _load(path: Path) -> np.ndarray:
     return decode_image(path.read_bytes(), path.name)
 
 
-def test_center_crop_landscape_shrinks_with_area(kodak_dir: Path) -> None:
-    image = _load(kodak_dir / "kodim01.png")  # 768x512
+def test_center_crop_landscape_shrinks_with_area(photo_dir: Path) -> None:
+    image = _load(photo_dir / "coffee.png")  # 768x512
     crop, record = center_crop_resized(image, 256)
     assert crop.shape == (256, 256, 3) and crop.dtype == np.uint8 and crop.flags.c_contiguous
     expected = cv2.resize(image, (384, 256), interpolation=cv2.INTER_AREA)[:, 64:320]
@@ -29,16 +30,16 @@ def test_center_crop_landscape_shrinks_with_area(kodak_dir: Path) -> None:
     assert json.loads(json.dumps(record)) == record
 
 
-def test_center_crop_portrait(kodak_dir: Path) -> None:
-    image = _load(kodak_dir / "kodim04.png")  # 512x768
+def test_center_crop_portrait(photo_dir: Path) -> None:
+    image = _load(photo_dir / "astronaut.png")  # 512x768
     crop, record = center_crop_resized(image, 512)
     assert record["interpolation"] == "none" and record["box"] == [0, 128, 512, 640]
     assert np.array_equal(crop, image[128:640])
     assert not np.shares_memory(crop, image)
 
 
-def test_random_crop_is_reproducible_and_inside(kodak_dir: Path) -> None:
-    image = _load(kodak_dir / "kodim03.png")  # 768x512
+def test_random_crop_is_reproducible_and_inside(photo_dir: Path) -> None:
+    image = _load(photo_dir / "chelsea.png")  # 768x512
     first = random_crop_resized(image, 200, np.random.default_rng(7))
     again = random_crop_resized(image, 200, np.random.default_rng(7))
     assert np.array_equal(first[0], again[0]) and first[1] == again[1]
@@ -54,16 +55,18 @@ def test_random_crop_is_reproducible_and_inside(kodak_dir: Path) -> None:
     json.dumps(record)
 
 
-def test_small_image_is_enlarged_with_cubic(imagenet_dir: Path) -> None:
-    image = _load(imagenet_dir / "n02692877_airship.JPEG")  # 350x156, grayscale
+def test_small_image_is_enlarged_with_cubic(jpeg_dir: Path) -> None:
+    image = _load(jpeg_dir / "camera_gray_350x156.JPEG")  # 350x156, grayscale
+    assert image.shape == (156, 350, 3)
     crop, record = center_crop_resized(image, 256)
     assert record["interpolation"] == "cubic" and record["resized_size"] == [574, 256]
     expected = cv2.resize(image, (574, 256), interpolation=cv2.INTER_CUBIC)[:, 159:415]
     assert np.array_equal(crop, expected)
 
 
-def test_tiny_image_is_refused(imagenet_dir: Path) -> None:
-    smallest = min(imagenet_dir.glob("*.JPEG"), key=lambda path: min(_load(path).shape[:2]))
+def test_tiny_image_is_refused(jpeg_dir: Path) -> None:
+    smallest = min(jpeg_dir.glob("*.JPEG"), key=lambda path: min(_load(path).shape[:2]))
+    assert smallest.name == "chelsea_face_86x108.JPEG"
     image = _load(smallest)
     height, width = image.shape[:2]
     assert min(height, width) == 86
@@ -82,8 +85,10 @@ def test_min_short_side_can_forbid_any_upsampling() -> None:
     assert center_crop_resized(image, 128, min_short_side=128)[0].shape == (128, 128, 3)
 
 
-def test_crop_is_deterministic_on_imagenet_sample(imagenet_dir: Path) -> None:
-    for path in sorted(imagenet_dir.glob("*.JPEG"))[:20]:
+def test_crop_is_deterministic_on_every_jpeg(jpeg_dir: Path) -> None:
+    paths = sorted(jpeg_dir.glob("*.JPEG"))
+    assert len(paths) == len(JPEGS)
+    for path in paths:
         image = _load(path)
         first, record = center_crop_resized(image, 128, name=path.name)
         second, _ = center_crop_resized(image.copy(), 128, name=path.name)

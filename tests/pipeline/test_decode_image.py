@@ -11,8 +11,7 @@ from PIL import Image, ImageFile
 
 from pipeline.decode_image import decode_image
 from pipeline.errors import SourceError
-
-GRAYSCALE = {"n02692877_airship.JPEG", "n03908714_pencil_sharpener.JPEG", "n04254680_soccer_ball.JPEG"}
+from tests.images import GRAYSCALE, JPEGS, PORTRAITS
 
 
 def _encode(image: Image.Image, format: str, **options) -> bytes:
@@ -21,11 +20,14 @@ def _encode(image: Image.Image, format: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def test_every_imagenet_sample_decodes(imagenet_dir: Path) -> None:
-    for path in sorted(imagenet_dir.glob("*.JPEG")):
+def test_every_jpeg_decodes(jpeg_dir: Path) -> None:
+    paths = sorted(jpeg_dir.glob("*.JPEG"))
+    assert len(paths) == len(JPEGS) and len(GRAYSCALE) == 3
+    for path in paths:
         image = decode_image(path.read_bytes(), path.name)
         with Image.open(path) as reference:
             assert image.shape == (reference.height, reference.width, 3) and image.dtype == np.uint8
+            assert (reference.mode == "L") == (path.name in GRAYSCALE), path.name
             if path.name in GRAYSCALE:
                 assert np.array_equal(image[:, :, 0], np.asarray(reference))
                 assert np.array_equal(image[:, :, 0], image[:, :, 2])
@@ -33,8 +35,9 @@ def test_every_imagenet_sample_decodes(imagenet_dir: Path) -> None:
                 assert np.array_equal(image, np.asarray(reference.convert("RGB")))
 
 
-def test_kodak_png_matches_opencv(kodak_dir: Path) -> None:
-    path = kodak_dir / "kodim04.png"  # portrait 512x768
+def test_png_photo_matches_opencv(photo_dir: Path) -> None:
+    path = photo_dir / "rocket.png"  # portrait 512x768
+    assert path.name in PORTRAITS
     image = decode_image(path.read_bytes(), path.name)
     assert image.shape == (768, 512, 3) and image.flags.c_contiguous
     assert np.array_equal(image, cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1])
@@ -59,8 +62,9 @@ def test_garbage_is_a_source_error(data: bytes, reason: str) -> None:
         decode_image(data, "bad.file")
 
 
-def test_truncated_jpeg_and_png_are_refused(imagenet_dir: Path, kodak_dir: Path) -> None:
-    for path in (imagenet_dir / "n01440764_tench.JPEG", kodak_dir / "kodim01.png"):
+def test_truncated_jpeg_and_png_are_refused(jpeg_dir: Path, photo_dir: Path) -> None:
+    for path in (jpeg_dir / "coffee_500x333.JPEG", jpeg_dir / "coffee_cup_375x500_progressive.JPEG",
+                 photo_dir / "coffee.png"):
         data = path.read_bytes()
         with pytest.raises(SourceError, match=f"half-{path.name}: .*truncated"):
             decode_image(data[: len(data) // 2], f"half-{path.name}")
@@ -79,8 +83,8 @@ def test_decompression_bomb_is_a_source_error(monkeypatch: pytest.MonkeyPatch) -
         decode_image(data, "bomb.png")
 
 
-def test_cmyk_jpeg(kodak_dir: Path) -> None:
-    original = cv2.imread(str(kodak_dir / "kodim23.png"), cv2.IMREAD_COLOR)[:, :, ::-1]
+def test_cmyk_jpeg(photo_dir: Path) -> None:
+    original = cv2.imread(str(photo_dir / "chelsea.png"), cv2.IMREAD_COLOR)[:, :, ::-1]
     data = _encode(Image.fromarray(original).convert("CMYK"), "JPEG", quality=95)
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
     image = decode_image(data, "cmyk.jpg")

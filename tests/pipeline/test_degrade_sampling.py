@@ -27,8 +27,8 @@ def test_rng_for_sample_depends_on_key_and_seed_only():
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_same_key_and_seed_give_identical_bytes(kodak_images, preset):
-    clean = center_crop(kodak_images[1], 128, 96)
+def test_same_key_and_seed_give_identical_bytes(photos, preset):
+    clean = center_crop(photos[1], 128, 96)
     before = clean.copy()
     outputs = [degrade(clean, preset, rng_for_sample(f"key-{i}", 11)) for i in range(6)]
     again = [degrade(clean, preset, rng_for_sample(f"key-{i}", 11)) for i in range(6)]
@@ -41,8 +41,8 @@ def test_same_key_and_seed_give_identical_bytes(kodak_images, preset):
     np.testing.assert_array_equal(clean, before)  # input untouched
 
 
-def test_result_does_not_depend_on_opencv_threads(kodak_images):
-    clean = center_crop(kodak_images[2], 256, 256)
+def test_result_does_not_depend_on_opencv_threads(photos):
+    clean = center_crop(photos[2], 256, 256)
     threads = cv2.getNumThreads()
     try:
         cv2.setNumThreads(1)
@@ -62,16 +62,16 @@ def test_result_does_not_depend_on_opencv_threads(kodak_images):
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("scale, height, width", [(4, 128, 96), (2, 64, 80), (4, 4, 8)])
-def test_output_size_and_dtype(kodak_images, preset, scale, height, width):
-    clean = center_crop(kodak_images[0], height, width)
+def test_output_size_and_dtype(photos, preset, scale, height, width):
+    clean = center_crop(photos[0], height, width)
     for i in range(5):
         out, params = degrade(clean, preset, rng_for_sample(f"s{i}", 1), scale=scale)
         assert out.dtype == np.uint8 and out.shape == (height // scale, width // scale, 3)
         assert params["scale"] == scale and params["preset"] == preset
 
 
-def test_default_scale_is_the_presets(kodak_images):
-    out, params = degrade(center_crop(kodak_images[0], 64, 64), PRESETS["s3diff"], rng_for_sample("a", 0))
+def test_default_scale_is_the_presets(photos):
+    out, params = degrade(center_crop(photos[0], 64, 64), PRESETS["s3diff"], rng_for_sample("a", 0))
     assert out.shape == (16, 16, 3) and params["scale"] == 4 == PRESETS["s3diff"].scale
 
 

@@ -32,10 +32,10 @@ def test_gaussian_noise_sigma_is_on_255_scale():
     assert abs(gray.std() * 255 - 20.0) < 0.7
 
 
-def test_poisson_noise_variance_follows_intensity(kodak_images):
-    image = kodak_images[0].astype(np.float32) / 255.0
+def test_poisson_noise_variance_follows_intensity(photos):
+    image = photos[0].astype(np.float32) / 255.0
     noise = poisson_noise(rng_for_sample("poisson", 0), image, 2.0, gray=False)
-    levels = 2.0 ** math.ceil(math.log2(len(np.unique(kodak_images[0]))))
+    levels = 2.0 ** math.ceil(math.log2(len(np.unique(photos[0]))))
     assert abs(noise.mean()) < 1e-3
     np.testing.assert_allclose(noise.var(), 4.0 * image.mean() / levels, rtol=0.05)
     gray = poisson_noise(rng_for_sample("poisson", 0), image, 1.0, gray=True)
@@ -48,8 +48,8 @@ def test_add_noise_clips_to_unit_range():
     assert noisy.min() >= 0.0 and noisy.max() <= 1.0 and params["type"] in ("gaussian", "poisson")
 
 
-def test_jpeg_quality_controls_loss(kodak_images):
-    clean = center_crop(kodak_images[3], 128, 128)
+def test_jpeg_quality_controls_loss(photos):
+    clean = center_crop(photos[3], 128, 128)
     image = clean.astype(np.float32) / 255.0
     high, low = jpeg_compress(image, 95), jpeg_compress(image, 30)
     assert high.dtype == np.float32 and high.shape == image.shape
@@ -119,13 +119,13 @@ def replay_without_noise(clean: np.ndarray, record: dict) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_record_replays_the_pipeline_in_order(kodak_images, name):
+def test_record_replays_the_pipeline_in_order(photos, name):
     """With zero-strength noise the record alone must rebuild the output bit for bit."""
     silent = {"gaussian_noise_prob": 1.0, "noise_range": (0.0, 0.0)}
     preset = PRESETS[name]
     quiet = dataclasses.replace(preset, stage1=dataclasses.replace(preset.stage1, **silent),
                                 stage2=dataclasses.replace(preset.stage2, **silent))
-    clean = center_crop(kodak_images[2], 96, 128)
+    clean = center_crop(photos[2], 96, 128)
     seen = Counter()
     for i in range(24):
         out, record = degrade(clean, quiet, rng_for_sample(f"replay-{i}", 2))
@@ -144,8 +144,8 @@ def test_apply_blur_is_correlation_with_reflect_borders():
     np.testing.assert_allclose(apply_blur(image, kernel), expected, atol=1e-5)
 
 
-def test_no_degradation_is_a_clean_area_downscale(kodak_images):
-    clean = center_crop(kodak_images[0], 64, 64)
+def test_no_degradation_is_a_clean_area_downscale(photos):
+    clean = center_crop(photos[0], 64, 64)
     always = dataclasses.replace(PRESETS["s3diff"], no_degradation_prob=1.0)
     out, params = degrade(clean, always, rng_for_sample("clean", 0))
     expected = cv2.resize(clean.astype(np.float32) / 255.0, (16, 16), interpolation=cv2.INTER_AREA)
@@ -154,10 +154,10 @@ def test_no_degradation_is_a_clean_area_downscale(kodak_images):
     assert isinstance(always, DegradationPreset)
 
 
-def test_s3diff_is_milder_than_realesrgan(kodak_images):
+def test_s3diff_is_milder_than_realesrgan(photos):
     differences = []
     for i in range(30):
-        clean = center_crop(kodak_images[i % len(kodak_images)], 256, 256)
+        clean = center_crop(photos[i % len(photos)], 256, 256)
         scores = {}
         for name in PRESETS:
             out, _ = degrade(clean, name, rng_for_sample(f"mild-{i}", 5))

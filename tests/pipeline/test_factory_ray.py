@@ -21,8 +21,8 @@ IMAGES = 8  # 3 shards of 3 (the last one 2)
 
 
 @pytest.fixture(scope="module")
-def inputs(imagenet_dir, tmp_path_factory):
-    return write_list(tmp_path_factory.mktemp("inputs"), sorted(imagenet_dir.glob("*.JPEG"))[:IMAGES])
+def inputs(jpeg_dir, tmp_path_factory):
+    return write_list(tmp_path_factory.mktemp("inputs"), sorted(jpeg_dir.glob("*.JPEG"))[:IMAGES])
 
 
 @pytest.fixture(scope="module")

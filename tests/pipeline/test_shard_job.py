@@ -21,10 +21,10 @@ from shards.tar_format import read_tar
 
 
 @pytest.fixture(scope="module")
-def mixed_folder(imagenet_dir, tmp_path_factory):
+def mixed_folder(jpeg_dir, tmp_path_factory):
     """Good JPEGs plus corrupt, truncated, tiny, CMYK, 16-bit and non-image files."""
     folder = tmp_path_factory.mktemp("mixed")
-    good = sorted(imagenet_dir.glob("*.JPEG"))[:3]
+    good = sorted(jpeg_dir.glob("*.JPEG"))[:3]
     for path in good:
         (folder / path.name).write_bytes(path.read_bytes())
     data = good[0].read_bytes()
