@@ -38,7 +38,8 @@ def make_base_shard(config: FactoryConfig, index: int, items: list[SourceItem], 
             failures.append({"shard": index, "source": item.key_hint, "reason": f"{type(error).__name__}: {error}"})
             continue
         samples.append((key, members))
-        rows.append({"key": key, "shard": index, "source": item.key_hint, "width": config.size, "height": config.size})
+        rows.append({"key": key, "shard": index, "source": item.key_hint, "width": config.size, "height": config.size,
+                     "label": item.label, "source_fields": item.fields})  # fmt: skip
     tar = build_tar(samples)
     storage.write_bytes(shard_path(BASE_GROUP, index), tar)
     storage.write_bytes(manifest_path(BASE_GROUP, index), table_bytes(rows, "base"))

@@ -1,35 +1,57 @@
-"""List the input images of a factory run and read their bytes.
+"""List the input images of a factory run (streaming) and read their bytes.
 
-A SOURCE is one of:
-  "sample"          the natural photographs shipped in scikit-image's data folder;
-  a folder          any tree of images (ImageNet class folders included), searched recursively;
-  a .txt file       one path or URI per line; blank lines and lines starting with '#' are skipped;
-                    relative paths are relative to the text file (also on s3);
-  a .tar archive    its image members, each read later by byte range (plain tar, not compressed);
-  an image file     that image alone;
-each of them local or on any fsspec location (s3://bucket/prefix, ...). Folder and tar listings keep
-only names with an image extension (case-insensitive) and skip hidden names (a part starting with '.');
-whether a file really decodes is found out later, by decode_image. Text-file lines are taken as given.
+A SOURCE is one of (local or any fsspec location: s3://bucket/prefix, ...):
+  "sample"            the natural photographs shipped in scikit-image's data folder;
+  a folder            any tree of images (ImageNet class folders included), searched recursively;
+                      but a folder holding no image files directly and holding .tar files directly is
+                      a set of WebDataset shards (its top-level .tar files), or holding .parquet files
+                      directly, a set of parquet files;
+  a .txt file         one path or URI per line (blank lines and '#' comments skipped; relative to the
+                      text file, also on s3): image files, or, when every line names a .tar, WebDataset
+                      shards, or when every line names a .parquet, parquet files;
+  a .tar archive      a tar of class tars (the official ILSVRC2012_img_train.tar: its first regular
+                      member is a .tar; see source_nested_tar), else a tar of images (its image members);
+  a pattern           braces and/or globs (`imagenet-train-{0000..1023}.tar`, `train-*.parquet`;
+                      see source_patterns) naming .tar files (WebDataset shards, see source_webdataset)
+                      or .parquet files (see source_parquet);
+  a .parquet file     rows of image bytes (Hugging Face layout or a binary column);
+  an image file       that image alone.
+So a set of tars is always read as WebDataset shards and a single tar as an archive of images (or of
+class tars); a single WebDataset shard is read as shards when named by a one-name pattern: `shard-{0}.tar`.
 
-Tar members get the fsspec chained URL `tar://<member>::<archive uri>`, which `fsspec.open` reads
-too. Credentials are never part of a URI: s3 takes them from the environment / fsspec config or from
-`storage_options` (passed to fsspec for non-local locations only).
+Order (decides sample keys; the same order gives the same shards): folders, text lists, tars of
+images and nested tars are sorted by key_hint; WebDataset shards and parquet files keep the order the
+source names them in (pattern expansion, sorted glob or folder listing, text-file lines), samples
+and rows in stored order. Folders and text lists skip names without an image extension (case-
+insensitive) and hidden names (a part starting with '.'); whether a file decodes is found out later.
+Labels: a tree's top-level folder, the class tar, the parquet label column, the WebDataset cls.
+
+Listing reads names and tar headers (tarfile seeks past the data) and parquet path/label columns,
+never image bytes; items carry byte offsets, so reading one is a single ranged read. Credentials are
+never part of a URI: s3 takes them from the environment / fsspec config or from `storage_options`.
 """
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
-import tarfile
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
 
-import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
 from pipeline.errors import SourceError
+from pipeline.source_item import (
+    IMAGE_EXTENSIONS, SourceItem, filesystem, full_uri, has_image_extension, is_hidden, label_of_path,
+)  # fmt: skip
+from pipeline.source_nested_tar import first_member_is_tar, is_tar_name, iter_nested_tar, iter_plain_tar
+from pipeline.source_parquet import is_parquet_name, iter_parquet, read_parquet_image
+from pipeline.source_patterns import expand_pattern, is_pattern
+from pipeline.source_webdataset import iter_webdataset
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+__all__ = ["IMAGE_EXTENSIONS", "SAMPLE_IMAGES", "SAMPLE_SOURCE", "SourceItem", "has_image_extension",
+           "iter_source", "list_source", "read_bytes"]  # fmt: skip
+
 SAMPLE_SOURCE = "sample"
 # scikit-image's natural photographs with a short side of at least 300 px (not the synthetic,
 # scanned-text, microscopy or tiny ones; motorcycle_right is left out: a stereo twin of _left).
@@ -38,153 +60,161 @@ SAMPLE_IMAGES = (
     "grass.png", "gravel.png", "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png",
     "rocket.jpg",
 )
-TAR_SCHEME = "tar://"
-TAR_SEPARATOR = "::"
+CHAINED_URL_SEPARATOR = "::"
 
 
-@dataclass(frozen=True)
-class SourceItem:
-    """One input: `key_hint` names it (path relative to the source, tar member or sample name)."""
+def iter_source(source: str, storage_options: dict | None = None, *, image_column: str | None = None,
+                label_column: str | None = None) -> Iterator[SourceItem]:  # fmt: skip
+    """The inputs of SOURCE one at a time, in the documented order; SourceError if missing or empty.
 
-    key_hint: str
-    uri: str
-
-
-def has_image_extension(name: str) -> bool:
-    return posixpath.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-
-
-def tar_member_uri(member: str, archive_uri: str) -> str:
-    return f"{TAR_SCHEME}{member}{TAR_SEPARATOR}{archive_uri}"
-
-
-def split_tar_member_uri(uri: str) -> tuple[str, str]:
-    """`tar://<member>::<archive uri>` -> (member, archive uri); the archive uri holds no '::'."""
-    member, separator, archive_uri = uri[len(TAR_SCHEME):].rpartition(TAR_SEPARATOR)
-    if not uri.startswith(TAR_SCHEME) or not separator or not member or not archive_uri:
-        raise SourceError(f"{uri}: not a tar member URI (expected tar://<member>::<archive>)")
-    return member, archive_uri
-
-
-def list_source(source: str, storage_options: dict | None = None) -> list[SourceItem]:
-    """All inputs of SOURCE, sorted by key_hint (then uri); SourceError if missing or empty."""
-    if source == SAMPLE_SOURCE:
-        return _list_sample()
-    if TAR_SEPARATOR in source:
-        raise SourceError(f"{source}: a source may not contain '{TAR_SEPARATOR}'")
-    fs, path = _filesystem(source, storage_options)
+    image_column/label_column name the parquet columns (detected when None; see source_parquet).
+    """
+    count = 0
     try:
-        fs.invalidate_cache(path)
-        if fs.isdir(path):
-            items = _list_folder(fs, path)
-        elif not fs.isfile(path):
-            raise SourceError(f"{source}: no such file or folder")
-        elif path.lower().endswith(".txt"):
-            items = _list_text(fs, path)
-        elif path.lower().endswith(".tar"):
-            archive_uri = _uri(fs, path)
-            members = _read_tar_index(fs, path)  # fresh: a listing starts a run
-            items = [SourceItem(name, tar_member_uri(name, archive_uri)) for name in members]
-        elif has_image_extension(path):
-            items = [SourceItem(posixpath.basename(path), _uri(fs, path))]
-        else:
-            raise SourceError(f"{source}: unsupported source type (expected '{SAMPLE_SOURCE}', "
-                              "a folder, a .txt list, a .tar archive or an image file)")
+        for item in _items(source, storage_options, image_column, label_column):
+            count += 1
+            yield item
     except SourceError:
         raise
-    except Exception as error:  # fsspec/s3fs/tarfile raise many types; report them all as data
+    except Exception as error:  # fsspec/s3fs/tarfile/pyarrow raise many types; report them all as data
         raise SourceError(f"{source}: cannot list ({type(error).__name__}: {error})") from error
-    if not items:
+    if count == 0:
         raise SourceError(f"{source}: no images found")
-    return sorted(items, key=lambda item: (item.key_hint, item.uri))
+
+
+def list_source(source: str, storage_options: dict | None = None, *, image_column: str | None = None,
+                label_column: str | None = None) -> list[SourceItem]:  # fmt: skip
+    """All inputs of SOURCE as a list: list(iter_source(...))."""
+    return list(iter_source(source, storage_options, image_column=image_column, label_column=label_column))
 
 
 def read_bytes(item: SourceItem, storage_options: dict | None = None) -> bytes:
-    """The bytes behind `item.uri` (a tar member is read as one byte range of its archive)."""
+    """The bytes of one input: a whole file, a byte range of an archive, or a parquet cell."""
+    if item.error is not None:
+        raise SourceError(item.error)
     try:
-        if item.uri.startswith(TAR_SCHEME):
-            member, archive_uri = split_tar_member_uri(item.uri)
-            fs, path = _filesystem(archive_uri, storage_options)
-            members = _tar_members(fs, path)
-            if member not in members:
-                raise SourceError(f"{item.uri}: archive {archive_uri} has no member {member!r}")
-            offset, size = members[member]
-            return fs.cat_file(path, start=offset, end=offset + size)
-        fs, path = _filesystem(item.uri, storage_options)
-        return fs.cat_file(path)
+        if item.row_group >= 0:
+            return read_parquet_image(item, storage_options)
+        fs, path = filesystem(item.uri, storage_options)
+        if item.offset < 0:
+            return fs.cat_file(path)
+        data = fs.cat_file(path, start=item.offset, end=item.offset + item.size)
+        if len(data) != item.size:
+            raise SourceError(f"{item.name}: the archive ends after {len(data)} of the member's {item.size} bytes")
+        return data
     except SourceError:
         raise
     except Exception as error:
-        raise SourceError(f"{item.uri}: cannot read ({type(error).__name__}: {error})") from error
+        raise SourceError(f"{item.name}: cannot read ({type(error).__name__}: {error})") from error
 
 
-def _filesystem(uri: str, storage_options: dict | None) -> tuple[AbstractFileSystem, str]:
-    options = {} if fsspec.utils.get_protocol(uri) == "file" else dict(storage_options or {})
-    try:
-        return fsspec.core.url_to_fs(uri, **options)
-    except Exception as error:
-        raise SourceError(f"{uri}: cannot open location ({type(error).__name__}: {error})") from error
+def _items(source: str, storage_options: dict | None, image_column: str | None, label_column: str | None) -> Iterator[SourceItem]:
+    if source == SAMPLE_SOURCE:
+        yield from _sample_items()
+        return
+    if CHAINED_URL_SEPARATOR in source:
+        raise SourceError(f"{source}: a source may not contain '{CHAINED_URL_SEPARATOR}'")
+    columns = {"image_column": image_column, "label_column": label_column}
+    if is_pattern(source):
+        yield from _file_set(source, expand_pattern(source, storage_options), storage_options, columns)
+        return
+    fs, path = filesystem(source, storage_options)
+    fs.invalidate_cache(path)
+    if fs.isdir(path):
+        top = [(str(entry["name"]), entry["type"]) for entry in fs.ls(path, detail=True)]
+        files = sorted(name for name, kind in top if kind == "file" and not is_hidden(posixpath.basename(name)))
+        if not any(has_image_extension(name) for name in files):
+            for is_kind, reader in ((is_tar_name, _webdataset), (is_parquet_name, _parquet)):
+                if any(is_kind(name) for name in files):
+                    yield from reader([full_uri(fs, name) for name in files if is_kind(name)], storage_options, columns)
+                    return
+        yield from _folder_items(fs, path)
+    elif not fs.isfile(path):
+        raise SourceError(f"{source}: no such file or folder")
+    elif path.lower().endswith(".txt"):
+        uris = _text_list(fs, path)
+        if uris and (all(is_tar_name(uri) for uri, _ in uris) or all(is_parquet_name(uri) for uri, _ in uris)):
+            yield from _file_set(source, [uri for uri, _ in uris], storage_options, columns)
+        else:
+            yield from sorted((SourceItem(line, uri) for uri, line in uris), key=lambda item: (item.key_hint, item.uri))
+    elif is_tar_name(path):
+        uri = full_uri(fs, path)
+        yield from (iter_nested_tar if first_member_is_tar(fs, path, uri) else iter_plain_tar)(fs, path, uri)
+    elif is_parquet_name(path):
+        yield from iter_parquet([full_uri(fs, path)], storage_options, image_column, label_column)
+    elif has_image_extension(path):
+        yield SourceItem(posixpath.basename(path), full_uri(fs, path))
+    else:
+        raise SourceError(f"{source}: unsupported source type (expected '{SAMPLE_SOURCE}', a folder, a .txt list, "
+                          "a .tar archive, a .parquet file, a pattern of .tar shards or .parquet files, or an image file)")  # fmt: skip
 
 
-def _uri(fs: AbstractFileSystem, path: str) -> str:
-    """Local files keep a plain absolute path; anything else gets its protocol back."""
-    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+def _webdataset(uris: list[str], storage_options: dict | None, columns: dict) -> Iterator[SourceItem]:
+    return iter_webdataset(uris, storage_options)
 
 
-def _is_hidden(relative_path: str) -> bool:
-    return any(part.startswith(".") and part not in (".", "..") for part in relative_path.split("/"))
+def _parquet(uris: list[str], storage_options: dict | None, columns: dict) -> Iterator[SourceItem]:
+    return iter_parquet(uris, storage_options, **columns)
 
 
-def _list_sample() -> list[SourceItem]:
+def _file_set(source: str, uris: list[str], storage_options: dict | None, columns: dict) -> Iterator[SourceItem]:
+    if all(is_tar_name(uri) for uri in uris):
+        return _webdataset(uris, storage_options, columns)
+    if all(is_parquet_name(uri) for uri in uris):
+        return _parquet(uris, storage_options, columns)
+    odd = next(uri for uri in uris if not is_tar_name(uri) and not is_parquet_name(uri))
+    raise SourceError(f"{source}: a pattern names .tar shards or .parquet files, not {odd}")
+
+
+def _sample_items() -> Iterator[SourceItem]:
     import skimage  # light: scikit-image loads its submodules lazily
 
     paths = [os.path.join(skimage.data_dir, name) for name in SAMPLE_IMAGES]
     items = [SourceItem(os.path.basename(path), path) for path in paths if os.path.isfile(path)]
     if not items:
         raise SourceError(f"{SAMPLE_SOURCE}: none of {SAMPLE_IMAGES} in {skimage.data_dir}")
-    return items
+    yield from items
 
 
-def _list_folder(fs: AbstractFileSystem, root: str) -> list[SourceItem]:
+def _folder_items(fs: AbstractFileSystem, root: str) -> Iterator[SourceItem]:
+    """Image files of a tree in sorted order of their relative path (streamed from disk when local)."""
     root = root.rstrip("/")
-    items = []
-    for path in fs.find(root):
-        relative = path[len(root):].lstrip("/")
-        if has_image_extension(relative) and not _is_hidden(relative):
-            items.append(SourceItem(relative, _uri(fs, path)))
-    return items
+    paths = _walk_sorted(root) if isinstance(fs, LocalFileSystem) else (
+        (path, path[len(root):].lstrip("/")) for path in fs.find(root))  # fmt: skip
+    for path, relative in paths:
+        if has_image_extension(relative) and not is_hidden(relative):
+            label = label_of_path(relative)
+            yield SourceItem(relative, full_uri(fs, path), label=sys.intern(label) if label else None)
 
 
-def _list_text(fs: AbstractFileSystem, path: str) -> list[SourceItem]:
+def _walk_sorted(root: str, relative: str = "") -> Iterator[tuple[str, str]]:
+    """(path, relative path) of every file under root, in sorted order of the relative path:
+    a folder sorts as its name plus '/', which is where its files fall among its siblings."""
+    folder = os.path.join(root, relative) if relative else root
+    with os.scandir(folder) as scan:
+        entries = sorted((entry.name + "/" if entry.is_dir() else entry.name, entry.is_dir()) for entry in scan)
+    for name, is_dir in entries:
+        if name.startswith("."):
+            continue
+        child = f"{relative}{name}"
+        if is_dir:
+            yield from _walk_sorted(root, child)
+        else:
+            yield os.path.join(root, child), child
+
+
+def _text_list(fs: AbstractFileSystem, path: str) -> list[tuple[str, str]]:
+    """(uri, line as written) of each entry; relative lines resolved against the list's folder; repeats once."""
     try:
         text = fs.cat_file(path).decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise SourceError(f"{_uri(fs, path)}: list is not UTF-8 text ({error})") from error
+        raise SourceError(f"{full_uri(fs, path)}: list is not UTF-8 text ({error})") from error
     folder = posixpath.dirname(path)
-    by_uri: dict[str, SourceItem] = {}
+    by_uri: dict[str, str] = {}
     for raw_line in text.splitlines():
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
-        if "://" in line or os.path.isabs(line):
-            uri = line
-        else:
-            uri = _uri(fs, posixpath.normpath(posixpath.join(folder, line)))
-        by_uri.setdefault(uri, SourceItem(line, uri))  # the same file twice is listed once
-    return list(by_uri.values())
-
-
-@functools.lru_cache(maxsize=16)
-def _tar_members(fs: AbstractFileSystem, path: str) -> dict[str, tuple[int, int]]:
-    """The index of an archive, read once per process: archives must not change during a run."""
-    return _read_tar_index(fs, path)
-
-
-def _read_tar_index(fs: AbstractFileSystem, path: str) -> dict[str, tuple[int, int]]:
-    """{member name: (data offset, size)} of the image members (tarfile seeks past the data)."""
-    with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r:") as archive:
-        return {
-            member.name: (member.offset_data, member.size)
-            for member in archive
-            if member.isfile() and has_image_extension(member.name) and not _is_hidden(member.name)
-        }
+        uri = line if "://" in line or os.path.isabs(line) else full_uri(fs, posixpath.normpath(posixpath.join(folder, line)))
+        by_uri.setdefault(uri, line)  # the same file twice is listed once
+    return list(by_uri.items())

@@ -28,7 +28,7 @@ META_SUFFIX = "meta.json"
 # Which picture of the sample a bitstream codes: the clean target X, or the SR input X̃ upsampled to size.
 CLEAN_PICTURE, LQ_PICTURE = "clean", "lq"
 
-BASE_MANIFEST_COLUMNS = ("key", "shard", "source", "width", "height")
+BASE_MANIFEST_COLUMNS = ("key", "shard", "source", "width", "height", "label", "source_fields")
 CODEC_MANIFEST_COLUMNS = ("key", "shard", "codec", "picture", "mode", "qp", "crf", "bpp", "psnr", "bytes", "sha256", "member")
 FAILURE_COLUMNS = ("shard", "source", "reason")
 TASK_FAILURE_COLUMNS = ("group", "shard", "error", "attempts")

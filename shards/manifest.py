@@ -12,7 +12,8 @@ from shards.layout import BASE_GROUP, BASE_MANIFEST_COLUMNS, CODEC_MANIFEST_COLU
 from shards.storage import Storage
 
 SCHEMAS = {
-    "base": pa.schema([("key", pa.string()), ("shard", pa.int64()), ("source", pa.string()), ("width", pa.int64()), ("height", pa.int64())]),
+    "base": pa.schema([("key", pa.string()), ("shard", pa.int64()), ("source", pa.string()), ("width", pa.int64()), ("height", pa.int64()),
+                      ("label", pa.string()), ("source_fields", pa.string())]),
     "codec": pa.schema([
         ("key", pa.string()), ("shard", pa.int64()), ("codec", pa.string()), ("picture", pa.string()), ("mode", pa.string()),
         ("qp", pa.int64()), ("crf", pa.float64()), ("bpp", pa.float64()), ("psnr", pa.float64()), ("bytes", pa.int64()),
