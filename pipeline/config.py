@@ -30,6 +30,8 @@ class FactoryConfig:
     presets: tuple[tuple[str, str], ...] = ()  # (codec, preset) overrides of the codec defaults
     threads: int = 1
     png_compression: int = 3
+    image_column: str | None = None  # parquet sources: the image-bytes column (None: detected)
+    label_column: str | None = None  # parquet sources: the label column (None: 'label' or 'cls' if present)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -56,11 +58,13 @@ class FactoryConfig:
 
 
 BASE_FIELDS = ("size", "crop", "degradation", "scale", "seed", "shard_size", "png_compression")
+SOURCE_COLUMN_FIELDS = ("image_column", "label_column")  # hashed only when set: older datasets keep their hash
 
 
 def base_config_hash(config: FactoryConfig, listing_digest: str) -> str:
     """Hash of what decides the base group's bytes (the source listing included, not the OUT path)."""
-    return _hash({"listing": listing_digest, **{name: getattr(config, name) for name in BASE_FIELDS}})
+    columns = {name: getattr(config, name) for name in SOURCE_COLUMN_FIELDS if getattr(config, name) is not None}
+    return _hash({"listing": listing_digest, **{name: getattr(config, name) for name in BASE_FIELDS}, **columns})
 
 
 def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder_version: str) -> str:

@@ -10,8 +10,11 @@ from vrpsr_cli.arguments import float_list, int_list, name_list, storage_options
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="degrade, encode across QP grids, write shards (Ray)",
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    parser.add_argument("source", help="'sample', a folder/ImageNet tree, a .txt of paths, a .tar; local or s3://")
+    parser.add_argument("source", help="'sample', a folder/ImageNet tree, a .txt of paths, a .tar (of images or of class tars), "
+                        "WebDataset shards ('train-{0000..1023}.tar', a folder or .txt of them), .parquet files; local or s3://")
     parser.add_argument("out", help="a local folder or s3://bucket/prefix")
+    parser.add_argument("--image-column", default=None, help="parquet sources: the image-bytes column (default: detected)")
+    parser.add_argument("--label-column", default=None, help="parquet sources: the label column (default: 'label' or 'cls')")
     parser.add_argument("--codecs", type=name_list, default=DEFAULT_CODECS, help="column groups to make, e.g. x264,x265,vvenc")
     parser.add_argument("--qps", type=int_list, default=DEFAULT_QPS, help="QP grid: '20-50/2' or '22,27,32'")
     parser.add_argument("--crfs", type=float_list, default=(), help="CRF points too (x264/x265), e.g. 23,28")
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source, out=args.out, codecs=args.codecs, qps=args.qps, crfs=args.crfs, lq_grid=args.lq_grid,
         size=args.size, crop=args.crop, degradation=args.degradation, scale=args.scale, seed=args.seed,
         shard_size=args.shard_size, presets=presets, threads=args.threads,
+        image_column=args.image_column, label_column=args.label_column,
     )  # fmt: skip
     summary = run_factory(config, storage_options(args.s3_endpoint), address=args.address, num_cpus=args.workers,
                           progress=not args.no_progress, max_in_flight=args.max_in_flight)  # fmt: skip
