@@ -29,10 +29,10 @@ from shards.dataset_info import read_dataset_info
 from shards.errors import ShardError
 from shards.layout import BASE_GROUP, CODEC_GROUPS
 from shards.loader_condition import ConditionSpec
-from shards.loader_dataset import LOG, ShardDataset, SkipCounter
+from shards.loader_dataset import LOG, WORKER_SKIPS, ShardDataset, SkipCounter
 from shards.loader_plan import list_shards, shard_index_of_url
 from shards.loader_stages import ITEM_FIELDS, KEY
-from shards.storage import Storage
+from shards.storage import RETRY_SECONDS, Storage
 
 __all__ = ["ITEM_FIELDS", "ConditionSpec", "ShardDataset", "ShardLoader", "SkipCounter", "open_dataset"]
 
@@ -47,6 +47,20 @@ class ShardLoader(DataLoader):
         if kwargs.get("num_workers", 0) > 0 and kwargs.get("multiprocessing_context") is None:
             kwargs["multiprocessing_context"] = "forkserver"
         super().__init__(dataset, *args, **kwargs)
+        self._worker_skips: dict[int, tuple[int, int]] = {}  # worker -> (shards, samples) skipped there so far
+
+    @property
+    def skips(self) -> SkipCounter:
+        """Shards and samples skipped as corrupt, summed over this loader's worker processes (or in-process)."""
+        if self.num_workers == 0:
+            return self.dataset.skips  # type: ignore[attr-defined]
+        return SkipCounter(sum(shards for shards, _ in self._worker_skips.values()),
+                           sum(samples for _, samples in self._worker_skips.values()))
+
+    def settings(self) -> dict:
+        """The data settings that decide which items come in which order (for a trainer's recorded config)."""
+        return {**self.dataset.settings(), "batch_size": self.batch_size, "num_workers": self.num_workers,  # type: ignore[attr-defined]
+                "drop_last": self.drop_last}
 
     def __iter__(self):
         dataset: ShardDataset = self.dataset  # type: ignore[assignment]
@@ -60,6 +74,10 @@ class ShardLoader(DataLoader):
             if keys is None:
                 raise ShardError(f"ShardLoader needs batches that are dicts with a {KEY!r} entry (the default collate)")
             dataset.record_consumed(keys)
+            counts = batch.pop(WORKER_SKIPS, None)
+            if counts is not None:  # a batch is made by one worker; its last item has the latest counts
+                worker, shards, samples = (int(value) for value in counts[-1])
+                self._worker_skips[worker] = (shards, samples)
             yield batch
         dataset.end_tracking()
 
@@ -73,7 +91,8 @@ class ShardLoader(DataLoader):
 def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None = None, condition: ConditionSpec | None = None,
                  crop: int | None = None, seed: int = 0, storage_options: dict | None = None, rank: int | None = None,
                  world_size: int | None = None, resampled: bool = False, shuffle_buffer: int = 512,
-                 upsample_lq: bool = False, picture_dtype: torch.dtype = torch.float32, read_threads: int = 4) -> ShardDataset:  # fmt: skip
+                 upsample_lq: bool = False, picture_dtype: torch.dtype = torch.float32, read_threads: int = 4,
+                 retry_seconds: float = RETRY_SECONDS) -> ShardDataset:  # fmt: skip
     """A ShardDataset over a dataset root (local or s3://) or a list of its base shard URLs.
 
     groups: codec groups to read (default: all in dataset.json); condition: codecs, weights, QP range;
@@ -83,9 +102,11 @@ def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None
     (clean PNG + lq PNG + two bitstreams), i.e. ~2 x shuffle_buffer x 0.5 MB for 512² samples.
     upsample_lq: lq bicubically upsampled to the crop size (scale-1 backbones); picture_dtype: float32 in
     [0, 1] (default) or uint8 (scale on the GPU; ~1.4x the items/s through DataLoader workers).
+    retry_seconds: how long an object-store outage is waited out (with backoff) before the read fails;
+    outages are never turned into skipped data.
     """
     root, chosen = _resolve_source(root_or_urls)
-    storage = Storage(root, storage_options)
+    storage = Storage(root, storage_options, retry_seconds)
     info = read_dataset_info(storage)
     if info is None:
         raise ShardError(f"{root}: no dataset.json (not a vrpsr dataset root)")
@@ -117,7 +138,8 @@ def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None
     return ShardDataset(root=root, shards=complete, groups=groups, condition=condition, crop=crop, seed=seed,
                         storage_options=storage_options, rank=rank, world_size=world_size, resampled=resampled,
                         shards_per_block=max(1, math.ceil(shuffle_buffer / facts["shard_size"])), shuffle=shuffle_buffer > 0,
-                        upsample_lq=upsample_lq, picture_dtype=picture_dtype, read_threads=read_threads)  # fmt: skip
+                        upsample_lq=upsample_lq, picture_dtype=picture_dtype, read_threads=read_threads,
+                        retry_seconds=retry_seconds, identity=_identity(facts, groups))  # fmt: skip
 
 
 def _resolve_source(root_or_urls: str | Sequence[str]) -> tuple[str, list[int] | None]:
@@ -139,6 +161,11 @@ def _dataset_facts(info: dict, root: str) -> dict:
         return {name: info[name] for name in ("groups", "num_shards", "shard_size", "scale", "size")}
     except KeyError as error:
         raise ShardError(f"{root}/dataset.json lacks {error}") from None
+
+
+def _identity(facts: dict, groups: tuple[str, ...]) -> dict[str, str]:
+    """{group: config hash} of the base group and the codec groups read (dataset.json)."""
+    return {group: facts["groups"][group].get("config_hash", "") for group in (BASE_GROUP, *groups) if group in facts["groups"]}
 
 
 def _rank_and_world(rank: int | None, world_size: int | None) -> tuple[int, int]:

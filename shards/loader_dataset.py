@@ -20,11 +20,14 @@ from shards.errors import ShardError
 from shards.layout import BASE_GROUP, shard_path
 from shards.loader_condition import ConditionSpec, Selection, sample_condition
 from shards.loader_plan import block_owners, block_permutation, epoch_blocks, resampled_blocks, rng_for
-from shards.loader_progress import STATE_VERSION, EpochProgress, resume_position
+from shards.loader_progress import STATE_VERSION, EpochProgress, resume_position, worker_role
 from shards.loader_stages import KEY, decode_pictures, parse_groups, random_crop, read_group_bytes, to_tensors, zip_groups
 from shards.storage import Storage
 
 LOG = logging.getLogger("shards.loader")
+# Added to items made in a loader worker: [worker id, shards skipped, samples skipped] so far in that worker;
+# ShardLoader takes it out of each batch and sums the counts over workers (``ShardLoader.skips``).
+WORKER_SKIPS = "worker_skips"
 # What bad data raises: skipped and counted. Anything else is a bug and propagates.
 DATA_ERRORS = (ShardError, CodecError, OSError, ValueError, KeyError, TypeError, EOFError)
 
@@ -55,8 +58,10 @@ class ShardDataset(IterableDataset):
     def __init__(self, *, root: str, shards: list[int], groups: tuple[str, ...], condition: ConditionSpec, crop: int | None,
                  seed: int, storage_options: dict | None, rank: int, world_size: int, resampled: bool,
                  shards_per_block: int, shuffle: bool, upsample_lq: bool, picture_dtype: torch.dtype,
-                 read_threads: int) -> None:  # fmt: skip
+                 read_threads: int, retry_seconds: float, identity: dict[str, str]) -> None:  # fmt: skip
         super().__init__()
+        self.retry_seconds = retry_seconds
+        self.identity = identity  # {group: config hash} of what is read: which data this is, wherever it lives
         self.root, self.shards, self.groups, self.condition = root, shards, groups, condition
         self.weights = condition.resolved(groups)
         self.crop, self.seed, self.storage_options = crop, seed, storage_options
@@ -67,6 +72,14 @@ class ShardDataset(IterableDataset):
         self._epoch = 0  # the epoch the next iteration runs
         self._resume: dict | None = None  # position within self._epoch to resume from
         self._progress: EpochProgress | None = None  # the epoch in progress, tracked in the main process
+
+    def settings(self) -> dict:
+        """What decides the items and their order (recorded by trainers; a resume must not change it)."""
+        return {"dataset": self.identity, "groups": list(self.groups), "qp_range": list(self.condition.qp_range),
+                "codec_weights": dict(self.condition.codec_weights or {}), "slight_qp_offset": self.condition.slight_qp_offset,
+                "crop": self.crop, "seed": self.seed, "world_size": self.world_size, "resampled": self.resampled,
+                "shards_per_block": self.shards_per_block, "shuffle": self.shuffle, "upsample_lq": self.upsample_lq,
+                "picture_dtype": str(self.picture_dtype).removeprefix("torch."), "num_shards": len(self.shards)}  # fmt: skip
 
     # ---- epochs and state -------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -79,8 +92,8 @@ class ShardDataset(IterableDataset):
         if self._progress is not None:
             return {**identity, **self._progress.state()}
         if self._resume is not None:
-            return {**identity, **{name: self._resume[name] for name in ("epoch", "samples_seen", "num_workers", "positions")}}
-        return {**identity, "epoch": self._epoch, "samples_seen": 0, "num_workers": None, "positions": None}
+            return {**identity, **{name: self._resume[name] for name in ("epoch", "samples_seen", "num_workers", "next_worker", "positions")}}
+        return {**identity, "epoch": self._epoch, "samples_seen": 0, "num_workers": None, "next_worker": 0, "positions": None}
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("version", "seed", "rank", "world_size", "resampled", "num_shards"):
@@ -121,15 +134,17 @@ class ShardDataset(IterableDataset):
         epoch, resume = self.begin_tracking(1) if info is None else self._start_epoch()
         if info is not None:
             cv2.setNumThreads(1)  # one core per loader worker, as torch does for its own threads in workers
-        for item in self._items(epoch, resume, worker, num_workers):
+        for item in self._items(epoch, resume, worker_role(resume, worker, num_workers), num_workers):
             if info is None:
                 self._progress.record([item[KEY]])
+            else:
+                item[WORKER_SKIPS] = torch.tensor([worker, self.skips.shards, self.skips.samples])
             yield item
         if info is None:
             self.end_tracking()
 
     def _items(self, epoch: int, resume: dict | None, worker: int, num_workers: int) -> Iterator[dict]:
-        storage = Storage(self.root, self.storage_options)
+        storage = Storage(self.root, self.storage_options, self.retry_seconds)
         # A resampled stream is named by the epoch and how much was seen before it: a resumed run draws anew.
         stream = f"{epoch}.{resume['samples_seen'] if resume else 0}" if self.resampled else None
         if stream is not None:

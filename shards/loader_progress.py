@@ -5,7 +5,10 @@ training loop in the order the worker made them, so what a rank has consumed fro
 prefix of w's stream: every block before some block b, and some keys of b. The position of w is
 (b, those keys). The main process learns the consumed keys from the batches (ShardLoader), maps
 each key to (worker, block) with the same plan the workers use, and so knows every position
-without talking to the workers. In resampled mode only the count matters: a resumed stream is
+without talking to the workers. It also knows which worker made the last batch: a DataLoader hands
+batches out round robin over its live workers, always starting at worker 0, so a resumed epoch rotates
+the workers' roles (process i plays worker (i + next_worker) mod n) and the batches come in the order
+the interrupted run would have seen them. In resampled mode only the count matters: a resumed stream is
 drawn afresh from a stream name that includes the count, so it does not replay what was seen.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ class EpochProgress:
         self.samples_seen = int(resume["samples_seen"]) if resume else 0
         saved = resume.get("positions") if resume else None
         self.positions: list[list] = [[int(block), list(keys)] for block, keys in saved] if saved else [[0, []] for _ in range(num_workers)]
+        self.next_worker = int(resume.get("next_worker", 0)) if resume else 0
 
     def record(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -38,6 +42,7 @@ class EpochProgress:
             if owner is None:
                 raise ShardError(f"consumed key {key} belongs to no shard of this rank's epoch {self.epoch} plan")
             worker, block = owner
+            self.next_worker = (worker + 1) % self.num_workers
             position = self.positions[worker]
             if block > position[0]:
                 position[0], position[1] = block, [key]
@@ -46,7 +51,7 @@ class EpochProgress:
 
     def state(self) -> dict:
         return {"epoch": self.epoch, "samples_seen": self.samples_seen, "num_workers": self.num_workers,
-                "positions": None if self.owners is None else [[block, list(keys)] for block, keys in self.positions]}  # fmt: skip
+                "next_worker": self.next_worker, "positions": None if self.owners is None else [[block, list(keys)] for block, keys in self.positions]}  # fmt: skip
 
 
 def resume_position(resume: dict | None, worker: int, num_workers: int) -> tuple[int, frozenset[str]]:
@@ -58,3 +63,8 @@ def resume_position(resume: dict | None, worker: int, num_workers: int) -> tuple
                          "resume with the same num_workers (and world size)")  # fmt: skip
     block, keys = resume["positions"][worker]
     return int(block), frozenset(keys)
+
+
+def worker_role(resume: dict | None, worker: int, num_workers: int) -> int:
+    """Which worker's stream the worker process `worker` makes: rotated in a resumed epoch (see above)."""
+    return (worker + int(resume.get("next_worker", 0))) % num_workers if resume else worker

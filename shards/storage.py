@@ -3,9 +3,15 @@
 Local: write to a temporary file in the same folder, fsync, rename. Object stores: a PUT is atomic
 per object. Either way a reader never sees half a file; completion is signalled by the _done marker,
 written after everything else. Credentials come from the environment / fsspec config only.
+
+Object-store outages (connection refused or reset, timeouts, 503 SlowDown) are waited out with
+exponential backoff up to ``retry_seconds`` (default 5 minutes), each wait logged; past that the
+operation raises StorageUnavailableError, which is not a data error: readers never turn an outage
+into skipped data. A missing object or a refused permission is not retried.
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -13,14 +19,27 @@ import time
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from shards.errors import ShardError
+from shards.errors import ShardError, StorageUnavailableError
 
-RETRIES = 4
+LOG = logging.getLogger("shards.storage")
+RETRY_SECONDS = 300.0  # how long an object-store outage is waited out before giving up
+FIRST_BACKOFF, MAX_BACKOFF = 0.2, 10.0
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """What an object store raises for an outage: OSError/TimeoutError from fsspec, and botocore's own
+    connection and read-timeout errors (s3fs lets EndpointConnectionError through untranslated)."""
+    try:
+        from botocore.exceptions import BotoCoreError
+    except ImportError:
+        return (OSError, TimeoutError)
+    return (OSError, TimeoutError, BotoCoreError)
 
 
 class Storage:
-    def __init__(self, root: str, storage_options: dict | None = None) -> None:
+    def __init__(self, root: str, storage_options: dict | None = None, retry_seconds: float = RETRY_SECONDS) -> None:
         self.root = root.rstrip("/")
+        self.retry_seconds = retry_seconds
         protocol = fsspec.utils.get_protocol(self.root)
         self.fs, self.base = fsspec.core.url_to_fs(self.root, **({} if protocol == "file" else (storage_options or {})))
         self.is_local = isinstance(self.fs, LocalFileSystem)
@@ -76,14 +95,30 @@ class Storage:
             self.fs.invalidate_cache()
 
     def _retry(self, action, relative: str):
-        """Retry transient errors (network, throttling) with backoff; missing files are not retried."""
-        for attempt in range(RETRIES):
+        """Run `action`, waiting out transient object-store errors with backoff for up to retry_seconds."""
+        if self.is_local:
             try:
                 return action()
             except FileNotFoundError:
                 raise
             except (OSError, TimeoutError) as error:
-                if self.is_local or attempt == RETRIES - 1:
-                    raise ShardError(f"{self.url(relative)}: {type(error).__name__}: {error}") from error
-                time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+                raise ShardError(f"{self.url(relative)}: {type(error).__name__}: {error}") from error
+        started, backoff, attempt = time.monotonic(), FIRST_BACKOFF, 0
+        while True:
+            attempt += 1
+            try:
+                return action()
+            except FileNotFoundError:
+                raise
+            except PermissionError as error:  # wrong credentials or policy: waiting will not help
+                raise ShardError(f"{self.url(relative)}: permission denied: {error}") from error
+            except _transient_errors() as error:
+                waited = time.monotonic() - started
+                if waited + backoff > self.retry_seconds:
+                    raise StorageUnavailableError(
+                        f"{self.url(relative)}: object store unavailable for {waited:.1f} s after {attempt} attempts "
+                        f"(retry limit {self.retry_seconds:.0f} s): {type(error).__name__}: {error}") from error
+                LOG.warning("%s: %s: %s; attempt %d failed, retrying in %.1f s (waited %.1f s of %.0f s)", self.url(relative),
+                            type(error).__name__, error, attempt, backoff, waited, self.retry_seconds)  # fmt: skip
+                time.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)

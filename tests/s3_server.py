@@ -30,6 +30,14 @@ class S3Server:
     bucket: str
     log_path: Path
     process: subprocess.Popen = field(repr=False)
+    command: list[str] = field(default_factory=list, repr=False)  # how it was started (restart() reuses it)
+
+    def restart(self, timeout_s: float = 60.0) -> None:
+        """Start the stopped server again on the same ports and data (an outage that ends)."""
+        if self.process.poll() is None:
+            raise RuntimeError("restart() needs a stopped server: call stop() first")
+        self.process = _launch(self.command, self.log_path, mode="ab")
+        _wait_and_create_bucket(self, timeout_s)
 
     @property
     def storage_options(self) -> dict:
@@ -141,16 +149,20 @@ def _start_once(tmp_dir: Path, timeout_s: float) -> S3Server:
         "-master.volumeSizeLimitMB=64", "-volume.max=16", "-master.telemetry=false",
     ]
     log_path = tmp_dir / "weed.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=tmp_dir, start_new_session=True)
-    server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, TEST_BUCKET, log_path, process)
+    process = _launch(command, log_path, mode="wb")
+    server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, TEST_BUCKET, log_path, process, command)
     try:
         _wait_and_create_bucket(server, timeout_s)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _launch(command: list[str], log_path: Path, mode: str) -> subprocess.Popen:
+    with open(log_path, mode) as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=log_path.parent, start_new_session=True)
 
 
 def _wait_and_create_bucket(server: S3Server, timeout_s: float) -> None:

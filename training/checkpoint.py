@@ -2,7 +2,8 @@
 
 A checkpoint is a folder ``<output_dir>/checkpoints/step-0001000/`` holding ``model.safetensors`` (only
 the trainable weights when the model defines ``trainable_state_dict``), ``discriminator.safetensors``,
-``ema.safetensors``, ``training_state.pt`` and ``config.json``. It is written to a temporary folder and
+``ema.safetensors``, ``training_state.pt``, ``config.json`` and, when training from the streaming loader,
+``data_state.json`` (every rank's loader position, in rank order). It is written to a temporary folder and
 renamed when complete, so a crash never leaves a half checkpoint that resume would pick up.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from training.ema import ParameterEMA
 
 CHECKPOINTS = "checkpoints"
 TRAINING_STATE = "training_state.pt"
+DATA_STATE = "data_state.json"
 
 
 def checkpoint_dir(output_dir: str | Path, step: int) -> Path:
@@ -46,8 +48,10 @@ def load_model_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None
 
 
 def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn.Module | None,
-                    optimizers: dict[str, Any], ema: ParameterEMA | None, config: dict) -> Path:
-    """Write everything needed to continue at `step`; `optimizers` maps a name to an optimizer or scheduler."""
+                    optimizers: dict[str, Any], ema: ParameterEMA | None, config: dict,
+                    data_states: list[dict] | None = None) -> Path:
+    """Write everything needed to continue at `step`; `optimizers` maps a name to an optimizer or scheduler;
+    `data_states`: each rank's loader state_dict(), in rank order."""
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -61,6 +65,8 @@ def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn
              **{name: item.state_dict() for name, item in optimizers.items()}}
     torch.save(state, partial / TRAINING_STATE)
     (partial / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+    if data_states is not None:
+        (partial / DATA_STATE).write_text(json.dumps({"ranks": data_states}, sort_keys=True))
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     return folder
@@ -92,9 +98,21 @@ def load_checkpoint(folder: str | Path, model: nn.Module, discriminator: nn.Modu
     return int(state["step"])
 
 
+def load_data_state(folder: str | Path, rank: int, world_size: int) -> dict | None:
+    """This rank's loader state saved in `folder`, or None when the checkpoint has none (older checkpoints)."""
+    path = Path(folder) / DATA_STATE
+    if not path.is_file():
+        return None
+    ranks = json.loads(path.read_text())["ranks"]
+    if len(ranks) != world_size:
+        raise ValueError(f"cannot resume {folder}: it was saved by {len(ranks)} process(es), this run has {world_size}; "
+                         f"resume with the same number of processes (the data split depends on it)")
+    return ranks[rank]
+
+
 # Fields a resumed run may change: where it writes, how long it runs, how often it logs and saves.
 RESUMABLE_CHANGES = frozenset({"output_dir", "resume_from", "max_steps", "progress_bar", "tensorboard",
-                               "checkpoint_every", "eval_every"})
+                               "checkpoint_every", "eval_every", "log_samples", "stop_at_step"})
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
@@ -115,6 +133,8 @@ def check_resume_config(folder: str | Path, config: dict) -> None:
         return  # checkpoints written before configs were recorded
     recorded = _flatten(json.loads(path.read_text()))
     current = _flatten(json.loads(json.dumps(config, sort_keys=True, default=str)))
+    if not any(name.startswith("data.") for name in recorded):  # saved before data settings were recorded
+        current = {name: value for name, value in current.items() if not name.startswith("data.")}
     changed = sorted(name for name in recorded.keys() | current.keys()
                      if recorded.get(name) != current.get(name) and name.rpartition(".")[2] not in RESUMABLE_CHANGES)
     if changed:

@@ -1,15 +1,20 @@
 """The trainer machinery shared by the simulator, SR and post-processing trainers.
 
-Read top to bottom: setup (accelerate, loss, discriminator, AdamW, warm-up + cosine, EMA, resume),
-the loop (accumulate, step, log), the held-out check, the checkpoint. A trainer supplies only its
-`forward(model, batch) -> (prediction, target)`, both in [-1, 1]; the loss is ``config.target``'s.
-Resume restores weights, optimisers, schedulers, EMA and RNG, and skips the batches already consumed,
-so a deterministic batch iterable continues exactly where the interrupted run was.
+Read top to bottom: `train` calls setup (accelerate, loss, discriminator, AdamW, warm-up + cosine, EMA,
+resume), then per update `train_step` (accumulate, step), the held-out check and the checkpoint, each a
+function below it. A trainer supplies only its `forward(model, batch) -> (prediction, target)`, both in
+[-1, 1]; the loss is ``config.target``'s.
+
+Resume restores weights, optimisers, schedulers, EMA, RNG and, for the streaming loader (anything with
+``state_dict``/``load_state_dict``/``settings``), each rank's loader position: nothing is read twice. The
+loader's settings are recorded with the run's config, so a resume that would change the data is refused.
+Other batch iterables (lists) are replayed: the batches already consumed are skipped.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import statistics
 import time
 from collections import defaultdict
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import gather_object, set_seed
 from diffusers.optimization import get_scheduler
 from tqdm.auto import tqdm
 
@@ -28,13 +33,15 @@ from training.checkpoint import (
     checkpoint_dir,
     latest_checkpoint,
     load_checkpoint,
+    load_data_state,
     save_checkpoint,
 )
 from training.ema import ParameterEMA
 from training.logs import CsvLog
 from training.losses import LossWeights, RestorationLoss, load_lpips
-from training.models.discriminator import build_discriminator
+from training.models.build import build_discriminator
 
+LOG = logging.getLogger("training.loop")
 Batch = dict
 ForwardFn = Callable[[torch.nn.Module, Batch], tuple[torch.Tensor, torch.Tensor]]
 
@@ -59,12 +66,14 @@ class TrainConfig:
     ema_decay: float | None = None
     checkpoint_every: int = 1000
     eval_every: int = 500
-    mixed_precision: str = "no"  # "fp16" / "bf16" on GPU
+    mixed_precision: str | None = None  # "no" / "fp16" / "bf16"; None: what accelerate resolves (launch config, else "no")
     gradient_checkpointing: bool = False  # recompute the diffusers blocks' activations in backward (memory)
     seed: int = 0
     resume_from: str | None = None  # a checkpoint folder, or "latest" in output_dir
     progress_bar: bool = True
     tensorboard: bool = False  # also log losses to <output_dir>/tensorboard
+    log_samples: bool = False  # every rank writes <output_dir>/samples/rank-NNNNN.csv: step, micro step, keys
+    stop_at_step: int | None = None  # end this process after that update (checkpointed); the schedule runs to max_steps
 
 
 @dataclass
@@ -77,6 +86,7 @@ class TrainResult:
     processes: int = 1  # data-parallel processes (torchrun / accelerate launch)
     update_seconds: list[float] = field(default_factory=list)  # this process's updates, data wait included
     data_seconds: list[float] = field(default_factory=list)  # of which the model waited for batches
+    skipped: tuple[int, int] = (0, 0)  # corrupt (shards, samples) the loaders skipped, over all ranks and workers
 
     def summary(self) -> str:
         """One line: steps, last loss, and the median update time and data wait (the first update, which
@@ -86,7 +96,8 @@ class TrainResult:
         wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
         return (f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
                 f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
-                f"over {len(self.update_seconds)} updates on {self.processes} process(es); checkpoint {self.checkpoint}")
+                f"over {len(self.update_seconds)} updates on {self.processes} process(es); "
+                f"skipped {self.skipped[0]} corrupt shard(s), {self.skipped[1]} sample(s); checkpoint {self.checkpoint}")
 
 
 def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
@@ -104,18 +115,29 @@ def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
 
 
 def endless(batches: Iterable[Batch]) -> Iterator[Batch]:
-    """Iterate `batches` again and again (it must be re-iterable: a list, a dataset, a loader)."""
+    """Iterate `batches` again and again (it must be re-iterable: a list, a dataset, a loader). One empty
+    pass is allowed (a loader resumed at the very end of its epoch); two in a row mean there is no data."""
+    empty_passes = 0
     while True:
         count = 0
         for batch in batches:
             count += 1
             yield batch
-        if count == 0:
+        empty_passes = empty_passes + 1 if count == 0 else 0
+        if empty_passes == 2:
             raise ValueError("the batch iterable is empty (or a one-shot generator that ran out)")
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
-    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    """Tensors to `device`; uint8 pictures (the loader's default) become float in [0, 1] there."""
+    moved = {}
+    for name, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(device, non_blocking=True)
+            if value.dtype == torch.uint8:
+                value = value.float().div_(255.0)
+        moved[name] = value
+    return moved
 
 
 @torch.no_grad()
@@ -145,7 +167,54 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     an SR model) may live inside `model`. `run_config`: the trainer's own config dataclass (holding
     `config`), recorded in each checkpoint's config.json instead of `config` alone.
     """
-    # ---- setup
+    run = setup(config, model, batches, run_config)
+    stream = resumed_stream(run, batches)
+    result = TrainResult(run.start_step, {}, [], None, first_step=run.start_step,
+                         processes=run.accelerator.num_processes)
+    last_step = min(config.max_steps, config.stop_at_step or config.max_steps)
+    progress = tqdm(range(run.start_step, last_step), initial=run.start_step, total=config.max_steps,
+                    disable=not (config.progress_bar and run.accelerator.is_main_process))
+    for step in progress:
+        done = step + 1
+        losses = train_step(run, forward, stream, done)
+        result.step, result.last_losses = done, losses
+        result.update_seconds.append(losses["seconds"])
+        result.data_seconds.append(losses["data_seconds"])
+        if run.accelerator.is_main_process:
+            run.loss_log.write({"step": done, **losses})
+            run.accelerator.log(dict(losses), step=done)
+            progress.set_postfix(loss=f"{losses['loss']:.4f}")
+        if held_out and (done % config.eval_every == 0 or done == config.max_steps):
+            result.held_out.append(held_out_check(run, forward, held_out, done))
+        if done % config.checkpoint_every == 0 or done in (config.max_steps, config.stop_at_step):
+            result.checkpoint = checkpoint(run, batches, done) or result.checkpoint
+    result.skipped = skipped_over_ranks(batches)
+    run.accelerator.end_training()
+    return result
+
+
+@dataclass
+class Run:
+    """What setup() builds and every later stage uses."""
+
+    config: TrainConfig
+    accelerator: Accelerator
+    model: torch.nn.Module
+    criterion: RestorationLoss
+    discriminator: torch.nn.Module | None
+    states: dict[str, object]  # optimisers and schedulers by name
+    ema: ParameterEMA | None
+    output_dir: Path
+    recorded_config: dict
+    resume: Path | None
+    start_step: int
+    loss_log: CsvLog | None = None
+    held_out_log: CsvLog | None = None
+    sample_log: CsvLog | None = None
+
+
+def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch], run_config: object | None) -> Run:
+    """Accelerate, loss, discriminator, AdamW + schedule, EMA, and the restored checkpoint (if resuming)."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(),  # several CPU processes (torchrun): gloo
@@ -175,6 +244,8 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     ema = ParameterEMA(model, config.ema_decay) if config.ema_decay else None
     resume = latest_checkpoint(output_dir) if config.resume_from == "latest" else config.resume_from
     recorded_config = dataclasses.asdict(run_config if run_config is not None else config)
+    if hasattr(batches, "settings"):
+        recorded_config["data"] = batches.settings()
     if resume:
         check_resume_config(resume, recorded_config)
     start_step = load_checkpoint(resume, model, discriminator, states, ema) if resume else 0
@@ -182,76 +253,101 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     if discriminator is not None:
         discriminator, states["discriminator_optimizer"] = accelerator.prepare(
             discriminator, states["discriminator_optimizer"])
-    stream = endless(batches)
-    for _ in range(start_step * config.gradient_accumulation_steps):  # the batches the resumed run consumed
-        next(stream)
+    run = Run(config, accelerator, model, criterion, discriminator, states, ema, output_dir, recorded_config,
+              Path(resume) if resume else None, start_step)
     if accelerator.is_main_process:
-        loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator",
-                                                       "seconds", "data_seconds"], start_step)
-        held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
-    result = TrainResult(start_step, {}, [], None, first_step=start_step, processes=accelerator.num_processes)
+        run.loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator",
+                                                          "seconds", "data_seconds"], start_step)
+        run.held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
+    if config.log_samples:
+        (output_dir / "samples").mkdir(exist_ok=True)
+        run.sample_log = CsvLog(output_dir / "samples" / f"rank-{accelerator.process_index:05d}.csv",
+                                ["step", "micro_step", "rank", "keys"], start_step)
+    return run
 
-    # ---- loop
-    progress = tqdm(range(start_step, config.max_steps), initial=start_step, total=config.max_steps,
-                    disable=not (config.progress_bar and accelerator.is_main_process))
-    for step in progress:
-        model.train()
-        losses: dict[str, float] = defaultdict(float)
-        started = time.perf_counter()
-        for micro_step in range(config.gradient_accumulation_steps):
-            waited = time.perf_counter()
-            batch = to_device(next(stream), accelerator.device)
-            losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
-            last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
-            with contextlib.nullcontext() if last else accelerator.no_sync(model):
+
+def resumed_stream(run: Run, batches: Iterable[Batch]) -> Iterator[Batch]:
+    """The endless batch stream, positioned after what the resumed checkpoint had consumed."""
+    if run.resume is None:
+        return endless(batches)
+    if hasattr(batches, "load_state_dict"):
+        state = load_data_state(run.resume, run.accelerator.process_index, run.accelerator.num_processes)
+        if state is not None:
+            batches.load_state_dict(state)  # the loader continues exactly where the checkpoint was
+            return endless(batches)
+        LOG.warning("%s has no loader state (an older checkpoint): replaying %d batches to resume", run.resume,
+                    run.start_step * run.config.gradient_accumulation_steps)  # fmt: skip
+    stream = endless(batches)
+    for _ in range(run.start_step * run.config.gradient_accumulation_steps):  # the batches the resumed run consumed
+        next(stream)
+    return stream
+
+
+def train_step(run: Run, forward: ForwardFn, stream: Iterator[Batch], done: int) -> dict[str, float]:
+    """One optimiser update over gradient_accumulation_steps batches; returns its losses and timings."""
+    config, accelerator, model, discriminator = run.config, run.accelerator, run.model, run.discriminator
+    model.train()
+    losses: dict[str, float] = defaultdict(float)
+    started = time.perf_counter()
+    for micro_step in range(config.gradient_accumulation_steps):
+        waited = time.perf_counter()
+        raw = next(stream)
+        losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
+        if run.sample_log is not None:
+            run.sample_log.write({"step": done, "micro_step": micro_step, "rank": accelerator.process_index,
+                                  "keys": " ".join(raw["key"])})
+        batch = to_device(raw, accelerator.device)
+        last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
+        with contextlib.nullcontext() if last else accelerator.no_sync(model):
+            with accelerator.autocast():
+                prediction, target = forward(model, batch)
+                loss, parts = run.criterion.generator_loss(prediction, target, discriminator)
+            accelerator.backward(loss / config.gradient_accumulation_steps)
+        if discriminator is not None:
+            with contextlib.nullcontext() if last else accelerator.no_sync(discriminator):
                 with accelerator.autocast():
-                    prediction, target = forward(model, batch)
-                    loss, parts = criterion.generator_loss(prediction, target, discriminator)
-                accelerator.backward(loss / config.gradient_accumulation_steps)
-            if discriminator is not None:
-                with contextlib.nullcontext() if last else accelerator.no_sync(discriminator):
-                    with accelerator.autocast():
-                        discriminator_loss = criterion.discriminator_loss(discriminator, target, prediction)
-                    accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
-                parts["discriminator"] = discriminator_loss.item()
-            for name, value in parts.items():
-                losses[name] += value / config.gradient_accumulation_steps
-        losses["lr"] = scheduler.get_last_lr()[0]
-        for module, prefix in ((model, ""), (discriminator, "discriminator_")):
-            if module is None:
-                continue
-            if config.max_grad_norm is not None:
-                accelerator.clip_grad_norm_(module.parameters(), config.max_grad_norm)
-            states[prefix + "optimizer"].step()
-            states[prefix + "scheduler"].step()
-            states[prefix + "optimizer"].zero_grad(set_to_none=True)
-        if ema is not None:
-            ema.update(accelerator.unwrap_model(model))
-        losses["seconds"] = time.perf_counter() - started  # the whole update, data wait included
-        done = step + 1
-        result.step, result.last_losses = done, dict(losses)
-        result.update_seconds.append(losses["seconds"])
-        result.data_seconds.append(losses["data_seconds"])
-        if accelerator.is_main_process:
-            loss_log.write({"step": done, **losses})
-            accelerator.log(dict(losses), step=done)
-            progress.set_postfix(loss=f"{losses['loss']:.4f}")
+                    discriminator_loss = run.criterion.discriminator_loss(discriminator, target, prediction)
+                accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
+            parts["discriminator"] = discriminator_loss.item()
+        for name, value in parts.items():
+            losses[name] += value / config.gradient_accumulation_steps
+    losses["lr"] = run.states["scheduler"].get_last_lr()[0]
+    for module, prefix in ((model, ""), (discriminator, "discriminator_")):
+        if module is None:
+            continue
+        if config.max_grad_norm is not None:
+            accelerator.clip_grad_norm_(module.parameters(), config.max_grad_norm)
+        run.states[prefix + "optimizer"].step()
+        run.states[prefix + "scheduler"].step()
+        run.states[prefix + "optimizer"].zero_grad(set_to_none=True)
+    if run.ema is not None:
+        run.ema.update(accelerator.unwrap_model(model))
+    losses["seconds"] = time.perf_counter() - started  # the whole update, data wait included
+    return dict(losses)
 
-        # ---- held-out check
-        if held_out and (done % config.eval_every == 0 or done == config.max_steps):
-            metrics = {"step": done, **evaluate(model, forward, criterion, held_out, accelerator.device)}
-            result.held_out.append(metrics)
-            if accelerator.is_main_process:
-                held_out_log.write(metrics)
-                accelerator.log({f"held_out/{k}": v for k, v in metrics.items() if k != "step"}, step=done)
 
-        # ---- checkpoint
-        if done % config.checkpoint_every == 0 or done == config.max_steps:
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                result.checkpoint = save_checkpoint(
-                    checkpoint_dir(output_dir, done), done, accelerator.unwrap_model(model),
-                    accelerator.unwrap_model(discriminator) if discriminator is not None else None,
-                    states, ema, recorded_config)
-    accelerator.end_training()
-    return result
+def held_out_check(run: Run, forward: ForwardFn, held_out: Sequence[Batch], done: int) -> dict[str, float]:
+    metrics = {"step": done, **evaluate(run.model, forward, run.criterion, held_out, run.accelerator.device)}
+    if run.accelerator.is_main_process:
+        run.held_out_log.write(metrics)
+        run.accelerator.log({f"held_out/{k}": v for k, v in metrics.items() if k != "step"}, step=done)
+    return metrics
+
+
+def checkpoint(run: Run, batches: Iterable[Batch], done: int) -> Path | None:
+    """Save the checkpoint (rank 0 writes it, with every rank's loader position); its folder on rank 0."""
+    accelerator = run.accelerator
+    data_states = gather_object([batches.state_dict()]) if hasattr(batches, "state_dict") else None
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        return None
+    discriminator = accelerator.unwrap_model(run.discriminator) if run.discriminator is not None else None
+    return save_checkpoint(checkpoint_dir(run.output_dir, done), done, accelerator.unwrap_model(run.model),
+                           discriminator, run.states, run.ema, run.recorded_config, data_states)
+
+
+def skipped_over_ranks(batches: Iterable[Batch]) -> tuple[int, int]:
+    """(shards, samples) the loaders of all ranks skipped as corrupt; (0, 0) for other batch iterables."""
+    skips = getattr(batches, "skips", None)
+    counts = gather_object([(skips.shards, skips.samples) if skips is not None else (0, 0)])
+    return sum(shards for shards, _ in counts), sum(samples for _, samples in counts)
