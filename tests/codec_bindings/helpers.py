@@ -1,4 +1,4 @@
-"""Shared helpers for the codec tests: Kodak crops and the independent ffmpeg decoder."""
+"""Shared helpers for the codec tests: photo crops and the independent ffmpeg decoder."""
 from __future__ import annotations
 
 import subprocess

@@ -11,9 +11,9 @@ QP_RANGES = {"x264": (10, 51), "x265": (10, 51), "vvenc": (10, 63)}
 
 
 @pytest.mark.parametrize("codec", ["x264", "x265", "vvenc"])
-@pytest.mark.parametrize("kodak_number,qp", [(3, 30), (8, 38), (21, 44)])
-def test_match_rate_on_kodak(codec, kodak_number, qp, kodak_dir):
-    clean = crop(load_rgb(kodak_dir / f"kodim{kodak_number:02d}.png"), 192, 100, 200)
+@pytest.mark.parametrize("photo,qp", [("coffee", 30), ("motorcycle", 38), ("ihc", 44)])
+def test_match_rate_on_photos(codec, photo, qp, photo_dir):
+    clean = crop(load_rgb(photo_dir / f"{photo}.png"), 192, 100, 200)
     target_bits = encode(clean, codec, qp=qp).bits
     # The same picture finds its own QP exactly.
     assert match_rate(clean, codec, target_bits, qp_range=QP_RANGES[codec]).encoded.qp == qp

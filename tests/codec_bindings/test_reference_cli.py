@@ -46,8 +46,8 @@ def reference_encode(codec: str, image: np.ndarray, qp: int, tmp_path) -> bytes:
 
 
 @pytest.mark.parametrize("codec,decoder,qp", [("x264", "h264", 27), ("x264", "h264", 40), ("x265", "hevc", 22), ("x265", "hevc", 27)])
-def test_library_matches_reference_cli(codec, decoder, qp, kodak_dir, tmp_path):
-    image = crop(load_rgb(kodak_dir / "kodim19.png"), 256, 100, 60)
+def test_library_matches_reference_cli(codec, decoder, qp, photo_dir, tmp_path):
+    image = crop(load_rgb(photo_dir / "chelsea.png"), 256, 100, 60)
     ours = encode(image, codec, qp=qp, threads=1)
     reference = reference_encode(codec, image, qp, tmp_path)
     reference_planes = decode_yuv420(reference, decoder)
@@ -62,8 +62,8 @@ def test_library_matches_reference_cli(codec, decoder, qp, kodak_dir, tmp_path):
 
 
 @pytest.mark.parametrize("qp", [32, 40, 45])
-def test_x265_at_high_qp_uses_the_same_qp_as_the_reference(qp, kodak_dir, tmp_path):
-    image = crop(load_rgb(kodak_dir / "kodim05.png"), 256, 100, 100)
+def test_x265_at_high_qp_uses_the_same_qp_as_the_reference(qp, photo_dir, tmp_path):
+    image = crop(load_rgb(photo_dir / "motorcycle.png"), 256, 100, 100)
     ours = encode(image, "x265", qp=qp)
     reference = reference_encode("x265", image, qp, tmp_path)
     reference_recon = yuv420_to_rgb(decode_yuv420(reference, "hevc"))

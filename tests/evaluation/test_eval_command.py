@@ -3,9 +3,9 @@ from __future__ import annotations
 from vrpsr_cli.main import main
 
 
-def test_vrpsr_eval_end_to_end(kodak_dir, tmp_path, capsys):
+def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
     out = tmp_path / "results"
-    code = main(["eval", "--data", str(kodak_dir), "--out", str(out), "--model", "bicubic", "--model",
+    code = main(["eval", "--data", str(photo_dir), "--out", str(out), "--model", "bicubic", "--model",
                  "py:tests.evaluation.plugins:sharpen", "--baseline", "identity", "--codecs", "x264", "--qps", "32,42",
                  "--size", "128", "--limit", "2", "--metrics", "psnr_y,ssim_y,lpips_alex", "--weights-dir", str(tmp_path),
                  "--simulator", "py:tests.evaluation.plugins:fake_simulator", "--no-progress"])
@@ -15,11 +15,11 @@ def test_vrpsr_eval_end_to_end(kodak_dir, tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "**BDBR py:tests.evaluation.plugins:sharpen vs identity**" in summary
     assert "**lpips_alex unavailable**" in summary and "| n/a |" in summary
-    assert (out / "run.json").is_file() and (out / "crops" / "kodim01_x264_qp42.png").is_file()
+    assert (out / "run.json").is_file() and (out / "crops" / "astronaut_x264_qp42.png").is_file()
 
 
-def test_vrpsr_eval_errors(kodak_dir, tmp_path, capsys):
-    assert main(["eval", "--data", str(kodak_dir), "--out", str(tmp_path), "--model", "esrgan", "--codecs", "x264"]) == 2
+def test_vrpsr_eval_errors(photo_dir, tmp_path, capsys):
+    assert main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "esrgan", "--codecs", "x264"]) == 2
     assert "unknown model 'esrgan'" in capsys.readouterr().err
-    assert main(["eval", "--data", str(kodak_dir), "--out", str(tmp_path), "--model", "bicubic", "--mode", "crf"]) == 2
+    assert main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "bicubic", "--mode", "crf"]) == 2
     assert "vvenc has no CRF mode" in capsys.readouterr().err

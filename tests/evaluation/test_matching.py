@@ -10,15 +10,15 @@ from evaluation.matching import match_within_one_qp
 
 
 @pytest.fixture(scope="module")
-def kodak_image(kodak_dir):
-    return prepare_image(list_images(str(kodak_dir), limit=1)[0], 128, "s3diff", 4, 0)
+def photo(photo_dir):
+    return prepare_image(list_images(str(photo_dir), limit=1)[0], 128, "s3diff", 4, 0)
 
 
 @pytest.mark.parametrize("qp", [30, 40])
-def test_match_brackets_the_target(kodak_image, qp):
-    target = encode(kodak_image.upsampled, "x264", qp=qp).bits
-    matched = match_within_one_qp(kodak_image.clean, "x264", target, label="kodim01")
-    sizes = {q: encode(kodak_image.clean, "x264", qp=q).bits for q in range(matched.encoded.qp - 2, matched.encoded.qp + 3)}
+def test_match_brackets_the_target(photo, qp):
+    target = encode(photo.upsampled, "x264", qp=qp).bits
+    matched = match_within_one_qp(photo.clean, "x264", target, label="astronaut")
+    sizes = {q: encode(photo.clean, "x264", qp=q).bits for q in range(matched.encoded.qp - 2, matched.encoded.qp + 3)}
     assert sizes[matched.encoded.qp] == matched.encoded.bits and sizes[matched.neighbour_qp] == matched.neighbour_bits
     assert min(sizes[matched.encoded.qp], matched.neighbour_bits) <= target <= max(sizes[matched.encoded.qp], matched.neighbour_bits)
     assert abs(matched.neighbour_qp - matched.encoded.qp) == 1
@@ -26,12 +26,12 @@ def test_match_brackets_the_target(kodak_image, qp):
     assert abs(matched.encoded.bits - target) == min(abs(bits - target) for bits in sizes.values())
 
 
-def test_the_same_picture_matches_its_own_qp(kodak_image):
-    target = encode(kodak_image.upsampled, "x264", qp=37)
-    matched = match_within_one_qp(kodak_image.upsampled, "x264", target.bits, label="kodim01")
+def test_the_same_picture_matches_its_own_qp(photo):
+    target = encode(photo.upsampled, "x264", qp=37)
+    matched = match_within_one_qp(photo.upsampled, "x264", target.bits, label="astronaut")
     assert matched.encoded.qp == 37 and matched.encoded.bits == target.bits and matched.neighbour_qp is None
 
 
-def test_an_unreachable_target_raises(kodak_image):
-    with pytest.raises(EvaluationError, match="kodim01: x264 cannot reach the target 8 bits: QP 51"):
-        match_within_one_qp(kodak_image.clean, "x264", 8, label="kodim01")
+def test_an_unreachable_target_raises(photo):
+    with pytest.raises(EvaluationError, match="astronaut: x264 cannot reach the target 8 bits: QP 51"):
+        match_within_one_qp(photo.clean, "x264", 8, label="astronaut")

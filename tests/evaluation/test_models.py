@@ -46,6 +46,6 @@ def test_a_loader_registers_in_the_literal_dict(monkeypatch):
 
 def test_outputs_are_checked():
     with pytest.raises(EvaluationError, match="model returned uint8 \\(7, 8, 3\\), expected uint8 \\(8, 8, 3\\)"):
-        checked_picture(np.zeros((7, 8, 3), np.uint8), (8, 8, 3), "kodim01 x264: the model")
+        checked_picture(np.zeros((7, 8, 3), np.uint8), (8, 8, 3), "astronaut x264: the model")
     with pytest.raises(EvaluationError, match="float32"):
         checked_picture(np.zeros((8, 8, 3), np.float32), (8, 8, 3), "the model")

@@ -1,4 +1,4 @@
-"""The whole protocol on real Kodak images: x264 on two images, all three codecs on one, CRF mode."""
+"""The whole protocol on real photographs: x264 on two images, all three codecs on one, CRF mode."""
 from __future__ import annotations
 
 import csv
@@ -53,9 +53,9 @@ def test_x264_two_images_rates_tables_and_plots(small_config, pixel_suite, basel
     assert "BT.601 limited-range luma" in summary and "pchip" in summary
     assert paths["rd_x264_psnr_y"].stat().st_size > 1000
     crops = [p for key, p in paths.items() if key.startswith("crop_")]
-    assert len(crops) == 1 and crops[0].name == "kodim01_x264_qp42.png"  # first image, middle QP
+    assert len(crops) == 1 and crops[0].name == "astronaut_x264_qp42.png"  # first image, middle QP
     assert set(result.crops[0].pictures["bicubic"]) == {"sr", "codec", "simulator"}
-    assert images == {"kodim01.png", "kodim02.png"}
+    assert images == {"astronaut.png", "chelsea.png"}
 
 
 def test_all_three_codecs_on_one_image(small_config, pixel_suite, tmp_path):
@@ -84,9 +84,9 @@ def test_crf_mode(small_config, pixel_suite):
         EvalConfig(data=config.data, codecs=("vvenc",), mode="crf")
 
 
-def test_low_quality_input_equals_the_factory(kodak_dir, tmp_path):
-    item = list_images(str(kodak_dir), limit=1)[0]
-    factory = FactoryConfig(source=str(kodak_dir), out=str(tmp_path), size=128, degradation="s3diff", scale=4, seed=3)
+def test_low_quality_input_equals_the_factory(photo_dir, tmp_path):
+    item = list_images(str(photo_dir), limit=1)[0]
+    factory = FactoryConfig(source=str(photo_dir), out=str(tmp_path), size=128, degradation="s3diff", scale=4, seed=3)
     members = make_base_sample(item, "000000", factory, None)
     ours = prepare_image(item, 128, "s3diff", 4, 3)
     assert np.array_equal(decode_png(members[LQ_SUFFIX], "lq"), ours.lq)
@@ -94,5 +94,5 @@ def test_low_quality_input_equals_the_factory(kodak_dir, tmp_path):
 
 def test_a_bad_model_output_names_the_sample(small_config, pixel_suite):
     models = {"wrong": resolve_model("py:tests.evaluation.plugins:wrong_size", 4)}
-    with pytest.raises(EvaluationError, match="kodim01.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"):
+    with pytest.raises(EvaluationError, match="astronaut.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"):
         evaluate(small_config(limit=1), models, pixel_suite, progress=False)
