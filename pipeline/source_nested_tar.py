@@ -1,6 +1,7 @@
 """Tars of images and the official ImageNet layout, a tar of class tars (ILSVRC2012_img_train.tar:
 n01440764.tar, ... each holding that class's JPEGs), listed from headers and read by byte range.
 
+A nested tar is one whose first member that is a tar or an image is a tar.
 Nested tar: an item per image member of each class tar, key_hint `<class>/<member>` and label
 `<class>` (the class tar's name without .tar), exactly what the same images extracted into class
 folders give. Order: class tars sorted by `<class>/`, members sorted within each: the sorted order of
@@ -37,10 +38,11 @@ def normalised(name: str) -> str:
 
 
 def first_member_is_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> bool:
-    """Whether the archive's first regular member is itself a tar (the nested layout)."""
+    """Whether the archive's first member that is a tar or an image is a tar (the nested layout)."""
     with fs.open(path, "rb") as handle:
         for entry in iter_tar_entries(handle, fs.size(path), archive_uri):
-            return is_tar_name(entry.name)
+            if is_tar_name(entry.name) or has_image_extension(entry.name):
+                return is_tar_name(entry.name)
     return False
 
 

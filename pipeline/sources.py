@@ -9,15 +9,15 @@ A SOURCE is one of (local or any fsspec location: s3://bucket/prefix, ...):
   a .txt file         one path or URI per line (blank lines and '#' comments skipped; relative to the
                       text file, also on s3): image files, or, when every line names a .tar, WebDataset
                       shards, or when every line names a .parquet, parquet files;
-  a .tar archive      a tar of class tars (the official ILSVRC2012_img_train.tar: its first regular
-                      member is a .tar; see source_nested_tar), else a tar of images (its image members);
+  a .tar archive      a tar of class tars (the official ILSVRC2012_img_train.tar: its first member
+                      that is a .tar or an image is a .tar; see source_nested_tar), else a tar of images;
   a pattern           braces and/or globs (`imagenet-train-{0000..1023}.tar`, `train-*.parquet`;
                       see source_patterns) naming .tar files (WebDataset shards, see source_webdataset)
                       or .parquet files (see source_parquet);
   a .parquet file     rows of image bytes (Hugging Face layout or a binary column);
   an image file       that image alone.
 So a set of tars is always read as WebDataset shards and a single tar as an archive of images (or of
-class tars); a single WebDataset shard is read as shards when named by a one-name pattern: `shard-{0}.tar`.
+class tars); to read one tar as a WebDataset shard, name it in a .txt list or a range: `shard-{0000..0000}.tar`.
 
 Order (decides sample keys; the same order gives the same shards): folders, text lists, tars of
 images and nested tars are sorted by key_hint; WebDataset shards and parquet files keep the order the
