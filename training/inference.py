@@ -9,7 +9,7 @@ Architectures are rebuilt from the config.json each checkpoint records; weights 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +19,22 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.condition import condition_vector
-from training.models.post import PostProcessor
-from training.sr_models import (
+from training.models.build import (
     GENERATOR_PREFIX,
     MODEL_WEIGHTS,
     GeneratorSpec,
+    PostSpec,
+    SimulatorArchitecture,
     SimulatorSpec,
     build_generator,
+    build_post,
     load_generator_weights,
+    load_post_weights,
     load_simulator,
     weights_file,
+    with_architecture,
 )
-from training.train_post import PostSpec, build_post, load_post_weights
+from training.models.post import PostProcessor
 
 
 @torch.no_grad()
@@ -153,18 +157,13 @@ class SimulatedCodec:
 
 
 def simulator_spec_of(checkpoint: str | Path, **given: object) -> SimulatorSpec:
-    """The SimulatorSpec of a stage-1 checkpoint folder: its recorded architecture (config.json), with the
-    fields in `given` (those not None) on top. A .safetensors file has no record: `given` must say it all."""
+    """The SimulatorSpec of a stage-1 checkpoint folder: its recorded SimulatorArchitecture (config.json), with
+    the fields in `given` (those not None) on top. A .safetensors file has no record: `given` must say it all."""
     path = Path(checkpoint).expanduser()
-    recorded: dict = {}
+    recorded = SimulatorArchitecture()
     if (path / "config.json").is_file():
-        run_config = json.loads((path / "config.json").read_text())
-        architecture = {f.name for f in fields(SimulatorSpec)} - {"weights"}
-        recorded = {name: run_config[name] for name in architecture if name in run_config}
-    chosen = {**recorded, **{name: value for name, value in given.items() if value is not None}}
-    if "small_channels" in chosen:
-        chosen["small_channels"] = tuple(chosen["small_channels"])
-    return SimulatorSpec(weights=str(checkpoint), **chosen)
+        recorded = SimulatorArchitecture.from_record(json.loads((path / "config.json").read_text()))
+    return with_architecture(SimulatorSpec(weights=str(checkpoint), architecture=recorded), **given)
 
 
 def load_simulator_checkpoint(checkpoint: str, use_ema: bool = False) -> SimulatedCodec:

@@ -19,27 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accelerate.utils import set_seed
 import torch
 from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
-from training.models.post import PostProcessor
-from training.sr_models import GeneratorSpec, SimulatorSpec, build_generator, load_prefixed_weights, load_simulator
+from training.models.build import GeneratorSpec, PostSpec, SimulatorSpec, build_generator, build_post, load_simulator
 from training.train_sr import RecompressionAwareSR, codec_condition, recorded, supervision_target, system_forward
 
 MODES = ("post", "sr-then-post", "joint")
-POST_PREFIX = "post."
-
-
-@dataclass(frozen=True)
-class PostSpec:
-    """h_phi: the conditional residual UNet's size, and optional weights to start from."""
-
-    channels: tuple[int, ...] = (32, 64, 128)
-    blocks_per_level: int = 2
-    dims_per_scalar: int = 64
-    groups: int = 8
-    init_weights: str | None = None  # an earlier post checkpoint (folder or .safetensors)
 
 
 @dataclass(frozen=True)
@@ -91,18 +79,6 @@ class PostProcessedSR(RecompressionAwareSR):
         return restored, supervision_target(batch, self.supervision, self.simulator)
 
 
-def load_post_weights(post: nn.Module, path: str | Path) -> None:
-    """Load h_phi's weights: the ``post.*`` entries of a post checkpoint's weights."""
-    load_prefixed_weights(post, path, POST_PREFIX, "a post-processing checkpoint", "post-processor")
-
-
-def build_post(spec: PostSpec) -> PostProcessor:
-    post = PostProcessor(tuple(spec.channels), spec.blocks_per_level, spec.dims_per_scalar, spec.groups)
-    if spec.init_weights:
-        load_post_weights(post, spec.init_weights)
-    return post
-
-
 def _check_recompression_aware(spec: GeneratorSpec) -> None:
     """sr-then-post starts from a train_sr checkpoint that went through a simulator."""
     if not spec.init_weights:
@@ -133,6 +109,7 @@ def train_post(config: PostTrainConfig, batches: Iterable[Batch], held_out: Sequ
                generator: nn.Module | None = None, simulator: nn.Module | None = None,
                post: nn.Module | None = None) -> TrainResult:
     """Train (and checkpoint) h_phi, and g_phi in joint mode, as `config` says."""
+    set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_post_system(config, generator, simulator, post)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))
 

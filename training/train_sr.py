@@ -28,13 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from accelerate.utils import set_seed
 import torch
 from torch import nn
 
 from training.trainable import load_trainable_state_dict, trainable_state_dict
 from training.condition import CODEC_NAMES, codec_index, condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
-from training.sr_models import GeneratorSpec, SimulatorSpec, build_generator, load_simulator
+from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
 from training.straight_through import real_codec_output, straight_through
 
 SUPERVISIONS = ("simulator", "real-codec", "clean")
@@ -174,6 +175,7 @@ def build_sr_system(config: SRTrainConfig, generator: nn.Module | None = None,
 def train_sr(config: SRTrainConfig, batches: Iterable[Batch], held_out: Sequence[Batch] = (),
              generator: nn.Module | None = None, simulator: nn.Module | None = None) -> TrainResult:
     """Train (and checkpoint) g_phi through the frozen simulator as `config` says."""
+    set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_sr_system(config, generator, simulator)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))
 
@@ -183,4 +185,5 @@ def recorded(config: RunConfig, simulator: nn.Module | None) -> RunConfig:
     is recorded as such, so a checkpoint never claims a run without a simulator that had one."""
     if simulator is None or config.simulator is not None:
         return config
-    return replace(config, simulator=SimulatorSpec(weights=f"passed in: {type(simulator).__name__}", backbone=""))
+    return replace(config, simulator=SimulatorSpec(weights=f"passed in: {type(simulator).__name__}",
+                                                   architecture=SimulatorArchitecture(backbone="")))

@@ -75,10 +75,12 @@ def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tup
 
 
 def run_simulator(args: argparse.Namespace) -> int:
+    from training.models.build import SimulatorArchitecture
     from training.train_simulator import SimulatorTrainConfig, train_simulator
 
-    config = SimulatorTrainConfig(train=train_config(args), backbone=args.backbone, pretrained=args.pretrained,
-                                  small_channels=tuple(args.small_channels))  # fmt: skip
+    architecture = SimulatorArchitecture(backbone=args.backbone, pretrained=args.pretrained,
+                                         small_channels=tuple(args.small_channels))
+    config = SimulatorTrainConfig(train=train_config(args), architecture=architecture)
     _report(train_simulator(config, *training_batches(args)))
     return 0
 
@@ -144,7 +146,7 @@ def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> 
 def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
     from training.inference import simulator_spec_of
-    from training.sr_models import GeneratorSpec
+    from training.models.build import GeneratorSpec
 
     train = train_config(args, discriminator="unet")
     scale = args.scale or (1 if args.backbone == "s3diff" else 4)
@@ -179,7 +181,8 @@ def run_sr(args: argparse.Namespace) -> int:
 
 
 def run_post(args: argparse.Namespace) -> int:
-    from training.train_post import PostSpec, PostTrainConfig, train_post
+    from training.models.build import PostSpec
+    from training.train_post import PostTrainConfig, train_post
 
     train, generator, simulator = _stage_two_parts(args)
     post = PostSpec(channels=tuple(args.post_channels), blocks_per_level=args.post_blocks_per_level,

@@ -6,7 +6,8 @@ import torch
 from torch.nn.utils import parametrize
 
 from training.losses import PatchDiscriminator
-from training.models.discriminator import UNetDiscriminatorSN, build_discriminator
+from training.models.build import build_discriminator
+from training.models.discriminator import UNetDiscriminatorSN
 
 
 def test_per_pixel_logits_with_spectral_norm() -> None:

@@ -14,8 +14,8 @@ from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.inference import PostFunction, load_post_checkpoint
 from training.loop import TrainConfig
 from training.models.post import PostProcessor
-from training.sr_models import GeneratorSpec
-from training.train_post import PostSpec, PostTrainConfig, build_post_system, train_post
+from training.models.build import GeneratorSpec, PostSpec
+from training.train_post import PostTrainConfig, build_post_system, train_post
 from training.train_sr import SRTrainConfig, train_sr
 
 TINY_POST = PostSpec(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)

@@ -15,7 +15,8 @@ from training.inference import load_simulator_checkpoint, simulator_spec_of
 from training.loop import TrainConfig
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
-from training.train_simulator import SimulatorTrainConfig, build_simulator, simulator_forward, train_simulator
+from training.models.build import SimulatorArchitecture, build_simulator
+from training.train_simulator import SimulatorTrainConfig, simulator_forward, train_simulator
 
 
 def _config(output_dir: Path, **overrides) -> TrainConfig:
@@ -36,7 +37,7 @@ def test_forward_maps_the_batch_to_prediction_and_target(codec_batches: list[dic
 def test_small_simulator_trains_with_the_perceptual_loss(codec_batches: list[dict], held_out_batches: list[dict],
                                                          tmp_path: Path) -> None:
     config = SimulatorTrainConfig(_config(tmp_path, max_steps=3, checkpoint_every=3, eval_every=3),
-                                  small_channels=(8, 16), small_blocks_per_level=1)
+                                  SimulatorArchitecture(small_channels=(8, 16), small_blocks_per_level=1))
     result = train_simulator(config, codec_batches, held_out_batches)
     assert {"mse", "lpips", "gan", "discriminator", "loss"} <= set(result.last_losses)
     assert all(math.isfinite(v) for v in result.last_losses.values())
@@ -44,8 +45,8 @@ def test_small_simulator_trains_with_the_perceptual_loss(codec_batches: list[dic
     assert {p.name for p in result.checkpoint.iterdir()} == {"model.safetensors", "discriminator.safetensors",
                                                              "training_state.pt", "config.json"}
     spec = simulator_spec_of(result.checkpoint)  # the architecture comes back from config.json
-    assert (spec.backbone, spec.small_channels, spec.small_blocks_per_level) == ("small", (8, 16), 1)
-    assert simulator_spec_of(result.checkpoint, small_channels=[4, 8]).small_channels == (4, 8)  # flags win
+    assert spec.architecture == SimulatorArchitecture(small_channels=(8, 16), small_blocks_per_level=1)
+    assert simulator_spec_of(result.checkpoint, small_channels=[4, 8]).architecture.small_channels == (4, 8)  # flags win
     simulated = load_simulator_checkpoint(str(result.checkpoint))
     trained = SmallSimulator((8, 16), 1)
     trained.load_state_dict(load_file(str(result.checkpoint / "model.safetensors")))
@@ -62,21 +63,22 @@ def test_sd_turbo_style_simulator_saves_and_trains_only_its_additions(tiny_parts
     model = CodecSimulator.from_configs(**tiny_parts)
     frozen_before = model.vae.decoder.conv_out.weight.detach().clone()
     conv_in_before = model.unet.conv_in.weight.detach().clone()
-    config = SimulatorTrainConfig(_config(tmp_path, target="mse", checkpoint_every=2), backbone="s3diff")
+    config = SimulatorTrainConfig(_config(tmp_path, target="mse", checkpoint_every=2),
+                                  SimulatorArchitecture(backbone="s3diff"))
     result = train_simulator(config, codec_batches, model=model)
     saved = load_file(str(result.checkpoint / "model.safetensors"))
     assert set(saved) == set(model.trainable_state_dict())
     assert not any(name.startswith(("text_encoder.", "vae.decoder.")) for name in saved)
     assert torch.equal(model.vae.decoder.conv_out.weight, frozen_before)
     assert not torch.equal(model.unet.conv_in.weight, conv_in_before)
-    assert json.loads((result.checkpoint / "config.json").read_text())["backbone"] == "passed in: CodecSimulator"
+    assert json.loads((result.checkpoint / "config.json").read_text())["architecture"]["backbone"] == "passed in: CodecSimulator"
 
 
 def test_build_simulator_never_falls_back_to_random_weights(tmp_path: Path) -> None:
-    assert isinstance(build_simulator(SimulatorTrainConfig(_config(tmp_path))), SmallSimulator)
+    assert isinstance(build_simulator(SimulatorArchitecture()), SmallSimulator)
     with pytest.raises(ValueError, match="sd-turbo"):
-        build_simulator(SimulatorTrainConfig(_config(tmp_path), backbone="s3diff"))
+        build_simulator(SimulatorArchitecture(backbone="s3diff"))
     with pytest.raises(FileNotFoundError, match="download stabilityai/sd-turbo"):
-        build_simulator(SimulatorTrainConfig(_config(tmp_path), backbone="s3diff", pretrained=str(tmp_path / "no")))
+        build_simulator(SimulatorArchitecture(backbone="s3diff", pretrained=str(tmp_path / "no")))
     with pytest.raises(ValueError, match="small, s3diff"):
-        build_simulator(SimulatorTrainConfig(_config(tmp_path), backbone="big"))
+        build_simulator(SimulatorArchitecture(backbone="big"))

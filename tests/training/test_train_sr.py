@@ -19,7 +19,7 @@ from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
 from training.inference import load_sr_checkpoint
 from training.models.sr_s3diff import S3DiffSR
-from training.sr_models import GeneratorSpec, SimulatorSpec, build_generator, load_simulator
+from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
 from training.train_sr import RecompressionAwareSR, SRTrainConfig, train_sr
 
 
@@ -153,12 +153,13 @@ def test_simulator_and_generator_weights_round_trip(batches: tuple[dict, ...], t
     torch.manual_seed(8)
     stage_one = SmallSimulator(channels=(8, 16), blocks_per_level=1)
     save_file(stage_one.state_dict(), str(tmp_path / "simulator.safetensors"))
-    spec = SimulatorSpec(str(tmp_path / "simulator.safetensors"), small_channels=(8, 16), small_blocks_per_level=1)
+    spec = SimulatorSpec(str(tmp_path / "simulator.safetensors"), SimulatorArchitecture(small_channels=(8, 16),
+                                                                                  small_blocks_per_level=1))
     simulator = load_simulator(spec)
     assert all(torch.equal(simulator.state_dict()[k], v) for k, v in stage_one.state_dict().items())
     assert not any(p.requires_grad for p in simulator.parameters())
     with pytest.raises(ValueError, match="simulator.safetensors"):
-        wider = SimulatorSpec(spec.weights, small_channels=(16, 32), small_blocks_per_level=1)
+        wider = SimulatorSpec(spec.weights, SimulatorArchitecture(small_channels=(16, 32), small_blocks_per_level=1))
         load_simulator(wider)
     with pytest.raises(FileNotFoundError, match="nothing"):
         load_simulator(SimulatorSpec(str(tmp_path / "nothing")))

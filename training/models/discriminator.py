@@ -1,4 +1,4 @@
-"""Discriminators for the GAN term: Real-ESRGAN's UNetDiscriminatorSN, and the name -> class table.
+"""Real-ESRGAN's UNetDiscriminatorSN for the GAN term (built by name in training/models/build.py).
 
 UNetDiscriminatorSN: a U-Net of spectral-normalised convs (three stride-2 downsamplings, three bilinear
 x2 upsamplings with skip sums) that returns one logit per pixel, so the adversarial signal is local.
@@ -11,8 +11,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
-
-from training.losses import PatchDiscriminator
 
 
 class UNetDiscriminatorSN(nn.Module):
@@ -53,14 +51,3 @@ class UNetDiscriminatorSN(nn.Module):
         hidden = F.leaky_relu(self.conv8(hidden), 0.2)
         return self.conv9(hidden)
 
-
-DISCRIMINATORS = ("patch", "unet")
-
-
-def build_discriminator(name: str, channels: int = 64) -> nn.Module:
-    """"patch": the small spectral-norm PatchGAN (training/losses.py); "unet": UNetDiscriminatorSN."""
-    if name == "patch":
-        return PatchDiscriminator(channels)
-    if name == "unet":
-        return UNetDiscriminatorSN(num_feat=channels)
-    raise ValueError(f"unknown discriminator {name!r}; choose one of {', '.join(DISCRIMINATORS)}")

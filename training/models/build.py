@@ -1,0 +1,181 @@
+"""Every network the trainers and loaders use, built from its frozen architecture record.
+
+  SimulatorArchitecture -> build_simulator       f_theta (stage 1; trainer config and checkpoints share it)
+  SimulatorSpec         -> load_simulator        f_theta's architecture + trained weights (stage 2, eval)
+  GeneratorSpec         -> build_generator       g_phi, the SR model
+  PostSpec              -> build_post            h_phi, the post-processor after the codec
+  name, channels        -> build_discriminator   the GAN discriminator of the shared loop
+
+Weights come from files only (Real-ESRGAN .pth with weights_only=True, SD-Turbo folders, our safetensors
+checkpoints); a missing file is named in the error, and no network falls back to random weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from safetensors.torch import load_file
+from torch import nn
+
+from training.checkpoint import load_model_weights
+from training.losses import PatchDiscriminator
+from training.models.discriminator import UNetDiscriminatorSN
+from training.models.post import PostProcessor
+from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
+from training.models.small_simulator import SmallSimulator
+from training.models.weights_files import MODEL_WEIGHTS, load_prefixed_weights, weights_file
+
+SIMULATOR_BACKBONES = ("small", "s3diff")
+GENERATOR_BACKBONES = ("rrdbnet", "s3diff")
+DISCRIMINATORS = ("patch", "unet")
+GENERATOR_PREFIX = "generator."
+POST_PREFIX = "post."
+__all__ = ["MODEL_WEIGHTS", "weights_file", "load_prefixed_weights"]  # re-exported for the loaders
+
+
+@dataclass(frozen=True)
+class SimulatorArchitecture:
+    """What f_theta is, apart from its weights: recorded in the stage-1 config and read back to load it."""
+
+    backbone: str = "small"  # "small" (no pre-training) or "s3diff" (SD-Turbo + LoRA)
+    pretrained: str | None = None  # SD-Turbo folder or cached repo id, for "s3diff"
+    small_channels: tuple[int, ...] = (32, 64, 128)
+    small_blocks_per_level: int = 2
+
+    @classmethod
+    def from_record(cls, record: dict) -> SimulatorArchitecture:
+        """From a config.json: its "architecture" section, or (older runs) the same fields at the top level."""
+        section = record.get("architecture", record)
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in section.items() if name in known}
+        if "small_channels" in values:
+            values["small_channels"] = tuple(values["small_channels"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SimulatorSpec:
+    """The stage-1 simulator f_theta: its weights and the architecture they belong to."""
+
+    weights: str  # a stage-1 checkpoint folder (its model.safetensors) or a .safetensors file (e.g. ema)
+    architecture: SimulatorArchitecture = field(default_factory=SimulatorArchitecture)
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """The SR model g_phi."""
+
+    backbone: str = "rrdbnet"
+    scale: int = 4  # rrdbnet: 4 (input S/4) or 1 (input upsampled to S, pixel-unshuffle); s3diff: 1
+    num_feat: int = 64
+    num_block: int = 23
+    num_grow_ch: int = 32
+    embed: bool = True  # False: the --no-embed ablation
+    pretrained: str | None = None  # rrdbnet: official Real-ESRGAN .pth (optional); s3diff: SD-Turbo folder
+    init_weights: str | None = None  # an earlier SR checkpoint (folder or .safetensors) to start from
+
+
+@dataclass(frozen=True)
+class PostSpec:
+    """h_phi: the conditional residual UNet's size, and optional weights to start from."""
+
+    channels: tuple[int, ...] = (32, 64, 128)
+    blocks_per_level: int = 2
+    dims_per_scalar: int = 64
+    groups: int = 8
+    init_weights: str | None = None  # an earlier post checkpoint (folder or .safetensors)
+
+
+# ---- the simulator f_theta
+
+def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
+    """f_theta as `architecture` says (random or pretrained weights, never trained ones: see load_simulator);
+    "s3diff" needs `pretrained` (never random weights)."""
+    if architecture.backbone == "small":
+        return SmallSimulator(tuple(architecture.small_channels), architecture.small_blocks_per_level)
+    if architecture.backbone == "s3diff":
+        if architecture.pretrained is None:
+            raise ValueError("the s3diff simulator needs `pretrained`: a folder holding stabilityai/sd-turbo")
+        from training.models.simulator import CodecSimulator  # diffusers/transformers only when needed
+
+        return CodecSimulator.from_pretrained(architecture.pretrained)
+    raise ValueError(f"unknown simulator backbone {architecture.backbone!r}; "
+                     f"choose one of {', '.join(SIMULATOR_BACKBONES)}")
+
+
+def load_simulator(spec: SimulatorSpec, trainable: bool = False) -> nn.Module:
+    """The stage-1 simulator with its trained weights; frozen (and in eval mode) unless `trainable`."""
+    simulator = build_simulator(spec.architecture)
+    file = weights_file(spec.weights)
+    try:
+        load_model_weights(simulator, load_file(str(file)))
+    except (KeyError, RuntimeError) as error:
+        lines = str(error).splitlines()
+        shown = "\n".join(lines[:4]) + (f"\n\t... ({len(lines) - 4} more lines)" if len(lines) > 4 else "")
+        raise ValueError(f"{file} does not fit a {spec.architecture.backbone} simulator {spec}: {shown}\nGive the "
+                         f"architecture it was trained with (--simulator-backbone / --simulator-small-channels) "
+                         f"where its config.json does not record it") from None
+    if not trainable:
+        simulator.requires_grad_(False).eval()
+    return simulator
+
+
+# ---- the SR generator g_phi
+
+def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
+    """Load g_phi's weights from an SR (or post) checkpoint: the ``generator.*`` entries of its weights."""
+    load_prefixed_weights(generator, path, GENERATOR_PREFIX, "an SR checkpoint", "generator")
+
+
+def build_generator(spec: GeneratorSpec) -> nn.Module:
+    """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights."""
+    if spec.backbone == "rrdbnet":
+        generator = RRDBNet(spec.scale, spec.num_feat, spec.num_block, spec.num_grow_ch, codec_aware=spec.embed)
+        if spec.pretrained:
+            load_realesrgan_weights(generator, spec.pretrained)
+    elif spec.backbone == "s3diff":
+        if spec.scale != 1:
+            raise ValueError(f"the s3diff generator works at scale 1 (LQ upsampled to the output), not {spec.scale}")
+        if spec.pretrained is None:
+            raise ValueError("the s3diff generator needs `pretrained`: a folder holding stabilityai/sd-turbo")
+        from training.models.sr_s3diff import S3DiffSR  # diffusers/transformers only when needed
+
+        generator = S3DiffSR.from_pretrained(spec.pretrained)
+        if not spec.embed:
+            generator.disable_embedding()
+    else:
+        raise ValueError(f"unknown SR backbone {spec.backbone!r}; choose one of {', '.join(GENERATOR_BACKBONES)}")
+    if spec.init_weights:
+        load_generator_weights(generator, spec.init_weights)
+    return generator
+
+
+# ---- the post-processor h_phi and the discriminator
+
+def load_post_weights(post: nn.Module, path: str | Path) -> None:
+    """Load h_phi's weights: the ``post.*`` entries of a post checkpoint's weights."""
+    load_prefixed_weights(post, path, POST_PREFIX, "a post-processing checkpoint", "post-processor")
+
+
+def build_post(spec: PostSpec) -> PostProcessor:
+    post = PostProcessor(tuple(spec.channels), spec.blocks_per_level, spec.dims_per_scalar, spec.groups)
+    if spec.init_weights:
+        load_post_weights(post, spec.init_weights)
+    return post
+
+
+def build_discriminator(name: str, channels: int = 64) -> nn.Module:
+    """"patch": the small spectral-norm PatchGAN (training/losses.py); "unet": UNetDiscriminatorSN."""
+    if name == "patch":
+        return PatchDiscriminator(channels)
+    if name == "unet":
+        return UNetDiscriminatorSN(num_feat=channels)
+    raise ValueError(f"unknown discriminator {name!r}; choose one of {', '.join(DISCRIMINATORS)}")
+
+
+def with_architecture(spec: SimulatorSpec, **given: object) -> SimulatorSpec:
+    """`spec` with the architecture fields in `given` that are not None put on top."""
+    chosen = {name: value for name, value in given.items() if value is not None}
+    if "small_channels" in chosen:
+        chosen["small_channels"] = tuple(chosen["small_channels"])
+    return replace(spec, architecture=replace(spec.architecture, **chosen))
