@@ -1,6 +1,7 @@
 """vrpsr shards stats: per codec / picture / QP (or CRF) counts, bpp and PSNR distributions, an RD plot.
 
-Everything comes from the parquet manifests (no tar is read), so it is cheap on any dataset size.
+Everything comes from the parquet manifests (no tar is read), so it is cheap on any dataset size; shard
+tasks the factory recorded as failed (failures/tasks.parquet) are listed too.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shards.errors import ShardError
 from shards.layout import BASE_GROUP, CLEAN_PICTURE, CODEC_GROUPS
 from shards.manifest import read_group
 from shards.storage import Storage
+from shards.task_failures import read_task_failures
 
 PERCENTILES = (5, 50, 95)
 
@@ -41,6 +43,7 @@ class DatasetStats:
     failures: int
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)
     points: list[PointStats] = field(default_factory=list)
+    failed_tasks: list[dict] = field(default_factory=list)  # rows of failures/tasks.parquet
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +56,7 @@ def dataset_stats(root: str, storage_options: dict | None = None) -> DatasetStat
         raise ShardError(f"{root}: no dataset.json (not a vrpsr dataset root)")
     failures = read_group(storage, BASE_GROUP, folder="failures").column("reason").to_pylist()
     reasons = Counter(reason.split(":", 1)[0] for reason in failures).most_common(5)
-    stats = DatasetStats(root, read_group(storage, BASE_GROUP).num_rows, len(failures), reasons)
+    stats = DatasetStats(root, read_group(storage, BASE_GROUP).num_rows, len(failures), reasons, failed_tasks=read_task_failures(storage))
     for codec in (group for group in CODEC_GROUPS if group in info["groups"]):
         rows = read_group(storage, codec).to_pylist()
         points: dict[tuple, list[dict]] = {}
@@ -73,6 +76,9 @@ def dataset_stats(root: str, storage_options: dict | None = None) -> DatasetStat
 def render_stats(stats: DatasetStats) -> str:
     lines = [f"{stats.root}: {stats.samples} samples, {stats.failures} failed inputs"]
     lines += [f"  failure: {reason} x{count}" for reason, count in stats.failure_reasons]
+    if stats.failed_tasks:
+        lines.append(f"FAILED shard tasks (after retries; rerun vrpsr generate to resume): {len(stats.failed_tasks)}")
+        lines += [f"  {row['group']}-{row['shard']:06d} after {row['attempts']} attempts: {row['error'][:300]}" for row in stats.failed_tasks[:20]]
     p = "/".join(f"p{q}" for q in PERCENTILES)
     lines.append(f"{'codec':6} {'picture':7} {'point':>8} {'count':>6} {'bpp mean':>9} {'bpp ' + p:>24} {'PSNR mean':>9} {'PSNR ' + p:>24}")
     for point in stats.points:
