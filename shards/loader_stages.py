@@ -25,8 +25,9 @@ from shards.tar_format import Sample, read_tar
 # The item a loader yields (names from issue 4; training code reads these keys).
 CLEAN, LQ, CODEC_OUT, CODEC_OUT_SLIGHT = "clean", "lq", "codec_out", "codec_out_slight"
 CODEC_ONEHOT, BPP, BPP_SLIGHT, PROMPT, KEY = "codec_onehot", "bpp", "bpp_slight", "prompt", "key"
+QP = "qp"  # the slice QP of codec_out (QP-conditioned simulators, Table 3 (b))
 PICTURE_FIELDS = (CLEAN, LQ, CODEC_OUT, CODEC_OUT_SLIGHT)
-ITEM_FIELDS = (*PICTURE_FIELDS, CODEC_ONEHOT, BPP, BPP_SLIGHT, PROMPT, KEY)
+ITEM_FIELDS = (*PICTURE_FIELDS, CODEC_ONEHOT, BPP, BPP_SLIGHT, QP, PROMPT, KEY)
 
 Zipped = tuple[str, dict[str, dict[str, bytes]]]  # (key, {group: {suffix: bytes}})
 
@@ -126,6 +127,7 @@ def to_tensors(pictures: Mapping[str, np.ndarray], selection: Selection, upsampl
     item[CODEC_ONEHOT] = torch.tensor(codec_onehot(selection.codec), dtype=torch.float32)
     item[BPP] = torch.tensor(selection.bpp, dtype=torch.float32)
     item[BPP_SLIGHT] = torch.tensor(selection.bpp_slight, dtype=torch.float32)
+    item[QP] = torch.tensor(selection.qp, dtype=torch.float32)
     item[PROMPT] = condition_prompt(selection.codec, selection.bpp)
     item[KEY] = selection.key
     return {name: item[name] for name in ITEM_FIELDS}
