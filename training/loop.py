@@ -87,6 +87,7 @@ class TrainResult:
     update_seconds: list[float] = field(default_factory=list)  # this process's updates, data wait included
     data_seconds: list[float] = field(default_factory=list)  # of which the model waited for batches
     skipped: tuple[int, int] = (0, 0)  # corrupt (shards, samples) the loaders skipped, over all ranks and workers
+    mixed_precision: str = "no"  # what accelerate resolved (flag, else the launch config, else "no")
 
     def summary(self) -> str:
         """One line: steps, last loss, and the median update time and data wait (the first update, which
@@ -96,7 +97,8 @@ class TrainResult:
         wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
         return (f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
                 f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
-                f"over {len(self.update_seconds)} updates on {self.processes} process(es); "
+                f"over {len(self.update_seconds)} updates on {self.processes} process(es), "
+                f"mixed precision {self.mixed_precision}; "
                 f"skipped {self.skipped[0]} corrupt shard(s), {self.skipped[1]} sample(s); checkpoint {self.checkpoint}")
 
 
@@ -148,7 +150,7 @@ def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationL
     totals: dict[str, float] = defaultdict(float)
     count = 0
     for batch in held_out:
-        prediction, target = forward(model, to_device(batch, device))
+        prediction, target, *_ = forward(model, to_device(batch, device))
         error = (prediction.float().clamp(-1, 1) - target.float()).square().mean(dim=(1, 2, 3)) / 4.0
         totals["mse"] += error.sum().item()
         totals["psnr"] += (-10.0 * torch.log10(error.clamp_min(1e-10))).sum().item()
@@ -157,6 +159,19 @@ def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationL
         count += prediction.shape[0]
     model.train()
     return {name: value / max(count, 1) for name, value in totals.items()}
+
+
+def add_extra_terms(loss: torch.Tensor, parts: dict[str, float], extras: list[dict[str, torch.Tensor]]
+                    ) -> tuple[torch.Tensor, dict[str, float]]:
+    """A forward may return a third item, {name: scalar}: terms named *_loss (already weighted) join the
+    loss, every term is logged (e.g. a simulator's rate_loss and rate_error)."""
+    for name, value in (extras[0] if extras else {}).items():
+        if name.endswith("_loss"):
+            loss = loss + value
+        parts[name] = float(value.detach())
+    if extras:
+        parts["loss"] = float(loss.detach())
+    return loss, parts
 
 
 def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batches: Iterable[Batch],
@@ -170,7 +185,7 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     run = setup(config, model, batches, run_config)
     stream = resumed_stream(run, batches)
     result = TrainResult(run.start_step, {}, [], None, first_step=run.start_step,
-                         processes=run.accelerator.num_processes)
+                         processes=run.accelerator.num_processes, mixed_precision=run.accelerator.mixed_precision)
     last_step = min(config.max_steps, config.stop_at_step or config.max_steps)
     progress = tqdm(range(run.start_step, last_step), initial=run.start_step, total=config.max_steps,
                     disable=not (config.progress_bar and run.accelerator.is_main_process))
@@ -256,7 +271,7 @@ def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch],
     run = Run(config, accelerator, model, criterion, discriminator, states, ema, output_dir, recorded_config,
               Path(resume) if resume else None, start_step)
     if accelerator.is_main_process:
-        run.loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator",
+        run.loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator", "rate_loss", "rate_error",
                                                           "seconds", "data_seconds"], start_step)
         run.held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
     if config.log_samples:
@@ -300,8 +315,9 @@ def train_step(run: Run, forward: ForwardFn, stream: Iterator[Batch], done: int)
         last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
         with contextlib.nullcontext() if last else accelerator.no_sync(model):
             with accelerator.autocast():
-                prediction, target = forward(model, batch)
+                prediction, target, *extras = forward(model, batch)
                 loss, parts = run.criterion.generator_loss(prediction, target, discriminator)
+                loss, parts = add_extra_terms(loss, parts, extras)
             accelerator.backward(loss / config.gradient_accumulation_steps)
         if discriminator is not None:
             with contextlib.nullcontext() if last else accelerator.no_sync(discriminator):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -135,3 +136,16 @@ def test_epoch_from_s3_rides_out_an_outage(dataset: Path, tmp_path: Path, caplog
         assert any("retrying in" in record.getMessage() for record in caplog.records)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("flag, launch_config, expected", [
+    ((), "bf16", "bf16"), (("--mixed-precision", "no"), "bf16", "no")])
+def test_mixed_precision_is_what_accelerate_resolves(dataset: Path, tmp_path: Path, flag: tuple, launch_config: str | None,
+                                                      expected: str) -> None:
+    """The flag wins over `accelerate launch --mixed_precision` (ACCELERATE_MIXED_PRECISION), which wins over "no"."""
+    environment = {**os.environ, "ACCELERATE_MIXED_PRECISION": launch_config} if launch_config else {
+        name: value for name, value in os.environ.items() if name != "ACCELERATE_MIXED_PRECISION"}
+    result = subprocess.run([sys.executable, "-m", "vrpsr_cli.main", *_train_arguments(dataset, tmp_path / "run", 1), *flag],
+                            capture_output=True, text=True, timeout=300, cwd=REPOSITORY, env=environment)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"mixed precision {expected};" in result.stdout
