@@ -3,9 +3,9 @@
 A SOURCE is one of (local or any fsspec location: s3://bucket/prefix, ...):
   "sample"            the natural photographs shipped in scikit-image's data folder;
   a folder            any tree of images (ImageNet class folders included), searched recursively;
-                      but a folder holding no image files directly and holding .tar files directly is
-                      a set of WebDataset shards (its top-level .tar files), or holding .parquet files
-                      directly, a set of parquet files;
+                      but a folder without sub-folders or image files that holds .tar files is a set of
+                      WebDataset shards (its .tar files), else one that holds .parquet files is a set of
+                      parquet files (so a stray .tar beside class folders does not change the kind);
   a .txt file         one path or URI per line (blank lines and '#' comments skipped; relative to the
                       text file, also on s3): image files, or, when every line names a .tar, WebDataset
                       shards, or when every line names a .parquet, parquet files;
@@ -123,7 +123,8 @@ def _items(source: str, storage_options: dict | None, image_column: str | None, 
     if fs.isdir(path):
         top = [(str(entry["name"]), entry["type"]) for entry in fs.ls(path, detail=True)]
         files = sorted(name for name, kind in top if kind == "file" and not is_hidden(posixpath.basename(name)))
-        if not any(has_image_extension(name) for name in files):
+        folders = [name for name, kind in top if kind == "directory" and not is_hidden(posixpath.basename(name))]
+        if not folders and not any(has_image_extension(name) for name in files):
             for is_kind, reader in ((is_tar_name, _webdataset), (is_parquet_name, _parquet)):
                 if any(is_kind(name) for name in files):
                     yield from reader([full_uri(fs, name) for name in files if is_kind(name)], storage_options, columns)
@@ -162,8 +163,9 @@ def _file_set(source: str, uris: list[str], storage_options: dict | None, column
         return _webdataset(uris, storage_options, columns)
     if all(is_parquet_name(uri) for uri in uris):
         return _parquet(uris, storage_options, columns)
-    odd = next(uri for uri in uris if not is_tar_name(uri) and not is_parquet_name(uri))
-    raise SourceError(f"{source}: a pattern names .tar shards or .parquet files, not {odd}")
+    odd = next((uri for uri in uris if not is_tar_name(uri) and not is_parquet_name(uri)), None)
+    found = odd or f"a mix of .tar and .parquet ({uris[0]}, ...)"
+    raise SourceError(f"{source}: a pattern names only .tar shards or only .parquet files, not {found}")
 
 
 def _sample_items() -> Iterator[SourceItem]:
