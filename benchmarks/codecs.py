@@ -49,7 +49,7 @@ def time_ours(images: list[np.ndarray], codec: str, qp: int) -> dict:
         converted = time.perf_counter()
         bitstream, _ = spec.encode_yuv(planes, qp=qp, crf=None, preset=spec.default_preset, threads=1)
         encoded = time.perf_counter()
-        recon = yuv420_to_rgb(decode_yuv420(bitstream, spec.decoder_name))[: image.shape[0], : image.shape[1]]
+        recon = yuv420_to_rgb(decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options))[: image.shape[0], : image.shape[1]]
         decoded = time.perf_counter()
         hashlib.sha256(bitstream).hexdigest()
         done = time.perf_counter()

@@ -18,14 +18,23 @@ from codec_bindings.yuv import Yuv420, pad_to, padded_size, rgb_to_yuv420, yuv42
 
 
 class Codec(Protocol):
+    """Everything the rest of vrpsr may know about a codec: ask it, never branch on its name."""
+
     name: str
+    library: str  # the encoder's own name (libx264, libx265, libvvenc)
     decoder_name: str
+    decoder_options: tuple[tuple[str, str], ...]
     bitstream_format: str
+    file_suffix: str  # of a bitstream member in a shard (h264, h265, h266)
     default_preset: str
+    presets: tuple[str, ...]
     max_qp: int
     supports_crf: bool
     size_multiple: int
     min_size: int
+    coded_bit_depth: int
+
+    def version(self) -> str: ...
 
     def encode_yuv(self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int) -> tuple[bytes, dict]: ...
 
@@ -33,6 +42,7 @@ class Codec(Protocol):
 
 
 CODECS: dict[str, Codec] = {"x264": X264, "x265": X265, "vvenc": VVENC}
+CODEC_NAMES: tuple[str, ...] = tuple(CODECS)  # every list of codec names derives from this one dict
 DEFAULT_MATRIX, DEFAULT_RANGE = "bt601", "limited"
 
 
@@ -108,7 +118,8 @@ def decode(bitstream: bytes, codec: str, *, matrix: str = DEFAULT_MATRIX, value_
     """
     if expected_sha256 is not None and hashlib.sha256(bitstream).hexdigest() != expected_sha256:
         raise CodecError(f"{codec}: bitstream sha256 does not match the recorded {expected_sha256[:12]}… (corrupt or truncated)")
-    planes = decode_yuv420(bitstream, get_codec(codec).decoder_name)
+    spec = get_codec(codec)
+    planes = decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options)
     rgb = yuv420_to_rgb(planes, matrix, value_range)
     if size is not None:
         height, width = size
@@ -119,7 +130,7 @@ def decode(bitstream: bytes, codec: str, *, matrix: str = DEFAULT_MATRIX, value_
 
 
 def _check_common(codec: str, preset: str, threads: int) -> None:
-    check_preset(codec, preset)
+    check_preset(codec, preset, get_codec(codec).presets)
     check_threads(threads)
 
 
@@ -135,7 +146,7 @@ def _prepare(rgb: np.ndarray, spec: Codec, matrix: str, value_range: str) -> tup
 def _finish(rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict, padded: tuple[int, int],
             qp: int | None, crf: float | None, preset: str, threads: int, matrix: str, value_range: str) -> Encoded:
     height, width = rgb.shape[:2]
-    recon_planes = decode_yuv420(bitstream, spec.decoder_name)
+    recon_planes = decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options)
     if (recon_planes.height, recon_planes.width) != padded:
         raise CodecError(f"{spec.name}: decoded {recon_planes.width}x{recon_planes.height}, encoded {padded[1]}x{padded[0]}")
     recon = np.ascontiguousarray(yuv420_to_rgb(recon_planes, matrix, value_range)[:height, :width])
@@ -149,7 +160,7 @@ def _finish(rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict
         "crf": crf,
         "threads": threads,
         "intra": "one IDR picture",
-        "color": {"matrix": matrix, "range": value_range, "chroma": "4:2:0, 2x2 box average down, bilinear up", "bit_depth": 8, "coded_bit_depth": 10 if spec.name == "vvenc" else 8},
+        "color": {"matrix": matrix, "range": value_range, "chroma": "4:2:0, 2x2 box average down, bilinear up", "bit_depth": 8, "coded_bit_depth": spec.coded_bit_depth},
         "width": width,
         "height": height,
         "padding": {"mode": "edge replicate, bottom/right", "padded_width": padded[1], "padded_height": padded[0]},

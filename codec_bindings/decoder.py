@@ -8,13 +8,14 @@ from codec_bindings.errors import CodecError
 from codec_bindings.yuv import Yuv420
 
 
-def decode_yuv420(bitstream: bytes, decoder_name: str) -> Yuv420:
-    """Decode the single 4:2:0 picture in ``bitstream`` to 8-bit planes (10-bit pictures rounded: (v + 2) >> 2)."""
+def decode_yuv420(bitstream: bytes, decoder_name: str, options: tuple[tuple[str, str], ...] = ()) -> Yuv420:
+    """Decode the single 4:2:0 picture in ``bitstream`` to 8-bit planes (10-bit pictures rounded: (v + 2) >> 2);
+    ``options``: decoder options (the codec's ``decoder_options``)."""
     if not isinstance(bitstream, (bytes, bytearray, memoryview)) or len(bitstream) == 0:
         raise CodecError(f"{decoder_name}: empty or non-bytes bitstream")
     context = av.CodecContext.create(decoder_name, "r")
     context.thread_count = 1
-    context.options = {"err_detect": "explode"} if decoder_name != "vvc" else {}
+    context.options = dict(options)
     frames = []
     try:
         packets = context.parse(bytes(bitstream)) + context.parse(None)

@@ -7,13 +7,6 @@ import numpy as np
 
 from codec_bindings.errors import CodecInputError
 
-PRESETS = {
-    "x264": ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"),
-    "x265": ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"),
-    "vvenc": ("faster", "fast", "medium", "slow", "slower"),
-}
-
-
 def as_rgb_uint8(image: object) -> np.ndarray:
     """Return ``image`` as a contiguous RGB uint8 HxWx3 array (grayscale HxW or HxWx1 is expanded)."""
     if not isinstance(image, np.ndarray):
@@ -48,9 +41,9 @@ def check_rate(codec_name: str, max_qp: int, supports_crf: bool, qp: object, crf
             raise CodecInputError(f"{codec_name}: crf must be a number in 0..51, got {crf!r}")
 
 
-def check_preset(codec_name: str, preset: str) -> None:
-    if preset not in PRESETS[codec_name]:
-        raise CodecInputError(f"{codec_name}: unknown preset {preset!r}; known: {', '.join(PRESETS[codec_name])}")
+def check_preset(codec_name: str, preset: str, presets: tuple[str, ...]) -> None:
+    if preset not in presets:
+        raise CodecInputError(f"{codec_name}: unknown preset {preset!r}; known: {', '.join(presets)}")
 
 
 def check_threads(threads: object) -> None:

@@ -45,12 +45,20 @@ class VvencCodec:
     library: str = "libvvenc"
     decoder_name: str = "vvc"
     bitstream_format: str = "vvc"
+    file_suffix: str = "h266"  # of a bitstream member in a shard
     default_preset: str = "faster"
+    presets: tuple[str, ...] = ("faster", "fast", "medium", "slow", "slower")
     max_qp: int = 63
     max_crf: float = 0.0
     supports_crf: bool = False
     size_multiple: int = 2
     min_size: int = 32
+    coded_bit_depth: int = 10  # 8-bit input coded at vvenc's default 10-bit internal depth (see above)
+    decoder_options: tuple[tuple[str, str], ...] = ()  # FFmpeg's vvc decoder rejects err_detect=explode
+
+    def version(self) -> str:
+        """The vvenc build inside imageio-ffmpeg's ffmpeg (asked once per process)."""
+        return vvenc_version()
 
     def command(self, width: int, height: int, qp: int, preset: str, threads: int, output: Path) -> list[str]:
         return [

@@ -21,18 +21,29 @@ from codec_bindings.errors import CodecError
 from codec_bindings.yuv import Yuv420
 
 
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
 @dataclass(frozen=True)
 class X26xCodec:
     name: str
     library: str
     decoder_name: str
     bitstream_format: str
+    file_suffix: str  # of a bitstream member in a shard
     default_preset: str = "medium"
+    presets: tuple[str, ...] = X26X_PRESETS
     max_qp: int = 51
     max_crf: float = 51.0
     supports_crf: bool = True
     size_multiple: int = 2
     min_size: int = 16
+    coded_bit_depth: int = 8
+    decoder_options: tuple[tuple[str, str], ...] = (("err_detect", "explode"),)  # corrupt slices are errors
+
+    def version(self) -> str:
+        """The encoder build in this process (read once from the version SEI it writes)."""
+        return library_version(self.library)
 
     def encoder_options(self, qp: int | None, crf: float | None, preset: str, threads: int) -> dict[str, str]:
         """The full option set handed to the encoder (also recorded in params)."""
@@ -89,5 +100,5 @@ def library_version(library: str) -> str:
     return "unknown"
 
 
-X264 = X26xCodec(name="x264", library="libx264", decoder_name="h264", bitstream_format="h264")
-X265 = X26xCodec(name="x265", library="libx265", decoder_name="hevc", bitstream_format="hevc")
+X264 = X26xCodec(name="x264", library="libx264", decoder_name="h264", bitstream_format="h264", file_suffix="h264")
+X265 = X26xCodec(name="x265", library="libx265", decoder_name="hevc", bitstream_format="hevc", file_suffix="h265")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from codec_bindings import get_codec
+from codec_bindings import CODEC_NAMES, get_codec
 from evaluation.bd_rate import BD_METHODS, DEFAULT_BD_METHOD
 from evaluation.metrics import DEFAULT_METRICS, METRICS
 
@@ -21,7 +21,7 @@ class EvalConfig:
     """
 
     data: str
-    codecs: tuple[str, ...] = ("x264", "x265", "vvenc")
+    codecs: tuple[str, ...] = CODEC_NAMES
     qps: tuple[int, ...] = (32, 37, 42, 47)
     mode: str = "qp"
     crfs: tuple[float, ...] = (23.0, 28.0, 33.0, 38.0)

@@ -6,11 +6,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from codec_bindings import get_codec
+from codec_bindings import CODEC_NAMES, get_codec
 from pipeline.degrade import PRESETS
 
 DEFAULT_QPS = tuple(range(20, 51, 2))  # covers 0.45 -> 0.09 bpp (QP ~30 -> 44 +- 6) and q - 10 of each
-DEFAULT_CODECS = ("x264", "x265", "vvenc")
+DEFAULT_CODECS = CODEC_NAMES
 
 
 @dataclass(frozen=True)

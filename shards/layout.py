@@ -14,12 +14,14 @@ index holds the same keys in the same order.
 """
 from __future__ import annotations
 
+from codec_bindings import CODEC_NAMES, CODECS
+
 SCHEMA_VERSION = 1
 DATASET_FILE = "dataset.json"
 BASE_GROUP = "base"
-CODEC_GROUPS = ("x264", "x265", "vvenc")
-BITSTREAM_EXTENSIONS = {"x264": "h264", "x265": "h265", "vvenc": "h266"}
-LIBRARY_NAMES = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
+CODEC_GROUPS = CODEC_NAMES  # one column group per codec of codec_bindings.CODECS
+BITSTREAM_EXTENSIONS = {name: codec.file_suffix for name, codec in CODECS.items()}
+LIBRARY_NAMES = {name: codec.library for name, codec in CODECS.items()}
 
 CLEAN_SUFFIX = "clean.png"
 LQ_SUFFIX = "lq.png"
