@@ -42,9 +42,9 @@ def rewrite_member(tar_path: Path, name: str, change) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_dataset(imagenet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyDataset:
-    """7 ImageNet photos, 128 px, QPs 20-44/2 in x264, x265 and vvenc, 4 shards."""
-    images = sorted(imagenet_dir.glob("*.JPEG"))[:TINY_IMAGES]
+def tiny_dataset(jpeg_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyDataset:
+    """7 JPEG photos, 128 px, QPs 20-44/2 in x264, x265 and vvenc, 4 shards."""
+    images = sorted(jpeg_dir.glob("*.JPEG"))[:TINY_IMAGES]
     root = tmp_path_factory.mktemp("tiny") / "dataset"
     config = build_dataset(root, images, shard_size=TINY_SHARD_SIZE, size=TINY_SIZE, qps=TINY_QPS, codecs=TINY_CODECS)
     num_shards = -(-TINY_IMAGES // TINY_SHARD_SIZE)

@@ -1,4 +1,4 @@
-"""Stage-2 batches built the way the loader's items are, from Kodak crops, and tiny models for the SR tests.
+"""Stage-2 batches built the way the loader's items are, from photo crops, and tiny models for the SR tests.
 
 Each item: clean crop X; lq = the s3diff degradation of X (seeded by key); codec_out / codec_out_slight =
 the real codec at QP q and q - 10; bpp / bpp_slight their rates; the prompt of (codec, bpp).
@@ -21,12 +21,12 @@ from training.models.small_simulator import SmallSimulator
 
 
 @functools.lru_cache(maxsize=8)
-def sr_batches(kodak_dir: Path, crops: int, batch_size: int, size: int = 32, first_image: int = 0,
+def sr_batches(photo_dir: Path, crops: int, batch_size: int, size: int = 32, first_image: int = 0,
                codecs: tuple[str, ...] = ("x264", "x265"), qps: tuple[int, ...] = (30, 36),
                upsample_lq: bool = False, seed: int = 0) -> tuple[dict, ...]:
     """Batches of `crops` items (codecs and QPs cycle over the crops); cached, so treat them as read-only."""
     rng = np.random.default_rng(100 + first_image)
-    paths = sorted(Path(kodak_dir).glob("*.png"))
+    paths = sorted(Path(photo_dir).glob("*.png"))
     items = []
     for index in range(crops):
         picture = np.asarray(Image.open(paths[(first_image + index) % len(paths)]).convert("RGB"))

@@ -22,7 +22,7 @@ def _gradients(system: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("joint_simulator", [False, True])
-def test_checkpointing_keeps_every_gradient(tiny_parts: dict, kodak_dir, joint_simulator: bool) -> None:
+def test_checkpointing_keeps_every_gradient(tiny_parts: dict, photo_dir, joint_simulator: bool) -> None:
     simulator = CodecSimulator.from_configs(**tiny_parts)
     for parameter in simulator.film.parameters():  # FiLM away from its zero init: the condition matters
         nn.init.normal_(parameter, std=0.2)
@@ -31,7 +31,7 @@ def test_checkpointing_keeps_every_gradient(tiny_parts: dict, kodak_dir, joint_s
     assert enable_gradient_checkpointing(checkpointed) == 2  # the UNet and the VAE (outermost parts only)
     assert checkpointed.simulator.unet.is_gradient_checkpointing and checkpointed.simulator.vae.is_gradient_checkpointing
     assert not plain.simulator.unet.is_gradient_checkpointing
-    batch = sr_batches(kodak_dir, crops=2, batch_size=2)[0]
+    batch = sr_batches(photo_dir, crops=2, batch_size=2)[0]
     want, got = _gradients(plain, batch), _gradients(checkpointed, batch)
     assert any(name.startswith("generator.") for name in want)
     assert any(name.startswith("simulator.film.") for name in want) == joint_simulator

@@ -13,12 +13,12 @@ from training.straight_through import real_codec_output, straight_through
 from training.train_sr import RecompressionAwareSR
 
 
-def _batch(kodak_dir: Path) -> dict:
-    return sr_batches(kodak_dir, crops=2, batch_size=2)[0]  # one x264 and one x265 crop
+def _batch(photo_dir: Path) -> dict:
+    return sr_batches(photo_dir, crops=2, batch_size=2)[0]  # one x264 and one x265 crop
 
 
-def test_real_codec_output_is_rate_matched_to_the_condition(kodak_dir: Path) -> None:
-    batch = _batch(kodak_dir)
+def test_real_codec_output_is_rate_matched_to_the_condition(photo_dir: Path) -> None:
+    batch = _batch(photo_dir)
     images = batch["clean"] * 0.9 + 0.05  # some picture other than the clean one
     real = real_codec_output(images, batch["codec_onehot"], batch["bpp"])
     for index, codec in enumerate(("x264", "x265")):
@@ -27,8 +27,8 @@ def test_real_codec_output_is_rate_matched_to_the_condition(kodak_dir: Path) -> 
         assert torch.equal(real[index], torch.from_numpy(want.recon).permute(2, 0, 1).float() / 255)
 
 
-def test_forward_is_the_real_codec_and_backward_is_the_simulator(kodak_dir: Path) -> None:
-    batch = _batch(kodak_dir)
+def test_forward_is_the_real_codec_and_backward_is_the_simulator(photo_dir: Path) -> None:
+    batch = _batch(photo_dir)
     simulator = tiny_simulator()
     condition = condition_batch(batch["codec_onehot"], batch["bpp"])
     image = (batch["clean"] * 2 - 1).requires_grad_(True)
@@ -43,8 +43,8 @@ def test_forward_is_the_real_codec_and_backward_is_the_simulator(kodak_dir: Path
     assert torch.equal(got, want)
 
 
-def test_sr_system_with_straight_through(kodak_dir: Path) -> None:
-    batch = _batch(kodak_dir)
+def test_sr_system_with_straight_through(photo_dir: Path) -> None:
+    batch = _batch(photo_dir)
     generator, simulator = tiny_generator(), tiny_simulator()
     system = RecompressionAwareSR(generator, simulator, straight_through=True)
     prediction, target = system(batch)

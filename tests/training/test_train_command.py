@@ -14,9 +14,9 @@ from vrpsr_cli.main import main
 
 
 @pytest.fixture(scope="module")
-def dataset(imagenet_dir, tmp_path_factory):
+def dataset(jpeg_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("train-data") / "dataset"
-    images = sorted(imagenet_dir.glob("*.JPEG"))[10:14]
+    images = sorted(jpeg_dir.glob("*.JPEG"))[10:14]
     build_dataset(root, images, shard_size=2, size=64, qps=(26, 30, 36, 40), codecs=("x264", "vvenc"))
     return root
 

@@ -36,8 +36,8 @@ def _changed(module: torch.nn.Module, before: dict[str, torch.Tensor]) -> bool:
 
 
 @pytest.mark.parametrize("mode", ["post", "joint"])
-def test_modes_train_the_right_networks(mode: str, kodak_dir: Path, tmp_path: Path) -> None:
-    batches = sr_batches(kodak_dir, crops=4, batch_size=2)
+def test_modes_train_the_right_networks(mode: str, photo_dir: Path, tmp_path: Path) -> None:
+    batches = sr_batches(photo_dir, crops=4, batch_size=2)
     generator, simulator = tiny_generator(), tiny_simulator()
     torch.manual_seed(0)
     post = PostProcessor(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
@@ -57,8 +57,8 @@ def test_modes_train_the_right_networks(mode: str, kodak_dir: Path, tmp_path: Pa
     assert np.array_equal(loaded(picture, "x264", 0.4), want)
 
 
-def test_post_prediction_is_h_of_the_simulated_codec_output(kodak_dir: Path) -> None:
-    batch = sr_batches(kodak_dir, crops=2, batch_size=2)[0]
+def test_post_prediction_is_h_of_the_simulated_codec_output(photo_dir: Path) -> None:
+    batch = sr_batches(photo_dir, crops=2, batch_size=2)[0]
     generator, simulator = tiny_generator(), tiny_simulator()
     post = PostProcessor(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
     system = build_post_system(PostTrainConfig(_config(Path(".")), mode="post"), generator, simulator, post)
@@ -71,8 +71,8 @@ def test_post_prediction_is_h_of_the_simulated_codec_output(kodak_dir: Path) -> 
     assert all(p.grad is None for p in list(generator.parameters()) + list(simulator.parameters()))
 
 
-def test_sr_then_post_starts_from_a_recompression_aware_sr(kodak_dir: Path, tmp_path: Path) -> None:
-    batches = sr_batches(kodak_dir, crops=2, batch_size=2)
+def test_sr_then_post_starts_from_a_recompression_aware_sr(photo_dir: Path, tmp_path: Path) -> None:
+    batches = sr_batches(photo_dir, crops=2, batch_size=2)
     sr_run = train_sr(SRTrainConfig(_config(tmp_path / "sr", max_steps=1), TINY_GENERATOR), batches,
                       simulator=tiny_simulator())
     plain_run = train_sr(SRTrainConfig(_config(tmp_path / "plain", max_steps=1), TINY_GENERATOR, None, "clean"),
@@ -94,8 +94,8 @@ def test_sr_then_post_starts_from_a_recompression_aware_sr(kodak_dir: Path, tmp_
         PostTrainConfig(_config(tmp_path), mode="pre")
 
 
-def test_post_function_runs_on_real_codec_output_of_any_size(kodak_dir: Path) -> None:
-    picture = np.ascontiguousarray(np.asarray(Image.open(sorted(kodak_dir.glob("*.png"))[3]).convert("RGB"))[:37, :45])
+def test_post_function_runs_on_real_codec_output_of_any_size(photo_dir: Path) -> None:
+    picture = np.ascontiguousarray(np.asarray(Image.open(photo_dir / "coffee.png").convert("RGB"))[:37, :45])
     decoded = encode(picture, "x265", qp=35)
     post = PostFunction(PostProcessor(channels=(8, 16, 32), blocks_per_level=1, dims_per_scalar=8, groups=4))
     assert np.array_equal(post(decoded.recon, "x265", decoded.bpp), decoded.recon)  # identity at initialisation

@@ -1,4 +1,4 @@
-"""Stage 1 on real codec outputs of Kodak crops: small and (tiny) SD-Turbo-style backbones."""
+"""Stage 1 on real codec outputs of photo crops: small and (tiny) SD-Turbo-style backbones."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Stage 2 on Kodak crops: g_phi learns through the frozen simulator; switches, checkpoints, backbones."""
+"""Stage 2 on photo crops: g_phi learns through the frozen simulator; switches, checkpoints, backbones."""
 from __future__ import annotations
 
 import json
@@ -30,8 +30,8 @@ def _config(output_dir: Path, **overrides) -> TrainConfig:
 
 
 @pytest.fixture()
-def batches(kodak_dir: Path) -> tuple[dict, ...]:
-    return sr_batches(kodak_dir, crops=8, batch_size=2)
+def batches(photo_dir: Path) -> tuple[dict, ...]:
+    return sr_batches(photo_dir, crops=8, batch_size=2)
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -128,10 +128,10 @@ def test_no_embed_generator_ignores_the_vector(batches: tuple[dict, ...]) -> Non
     RecompressionAwareSR(generator, tiny_simulator())(batches[0])[0].mean().backward()
 
 
-def test_s3diff_backbone_is_the_simulator_class_reused(tiny_parts: dict, kodak_dir: Path, tmp_path: Path) -> None:
+def test_s3diff_backbone_is_the_simulator_class_reused(tiny_parts: dict, photo_dir: Path, tmp_path: Path) -> None:
     generator = S3DiffSR.from_configs(**tiny_parts)
     assert isinstance(generator, CodecSimulator) and generator.codec_aware
-    batches = sr_batches(kodak_dir, crops=2, batch_size=2, upsample_lq=True)
+    batches = sr_batches(photo_dir, crops=2, batch_size=2, upsample_lq=True)
     lora_before = {n: p.detach().clone() for n, p in generator.named_parameters() if p.requires_grad}
     train_sr(SRTrainConfig(_config(tmp_path, max_steps=1), GeneratorSpec("s3diff", scale=1)), batches,
              generator=generator, simulator=tiny_simulator())
@@ -144,7 +144,7 @@ def test_s3diff_backbone_is_the_simulator_class_reused(tiny_parts: dict, kodak_d
     assert film_count > 0 and not generator.codec_aware
     assert not any(p.requires_grad for p in generator.film.parameters())
     with pytest.raises(ValueError, match="upsample_lq"):
-        RecompressionAwareSR(generator, tiny_simulator())(sr_batches(kodak_dir, crops=2, batch_size=2)[0])
+        RecompressionAwareSR(generator, tiny_simulator())(sr_batches(photo_dir, crops=2, batch_size=2)[0])
     with pytest.raises(ValueError, match="sd-turbo"):
         build_generator(GeneratorSpec("s3diff", scale=1))
 
@@ -176,12 +176,12 @@ def test_simulator_and_generator_weights_round_trip(batches: tuple[dict, ...], t
     assert all(torch.equal(restarted.state_dict()[k], v) for k, v in model.generator.state_dict().items())
 
 
-def test_cli_trains_sr_then_post_from_shards(imagenet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_trains_sr_then_post_from_shards(jpeg_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from tests.dataset_builder import build_dataset
     from vrpsr_cli.main import main
 
     dataset = tmp_path / "dataset"
-    build_dataset(dataset, sorted(imagenet_dir.glob("*.JPEG"))[20:22], shard_size=2, size=32, qps=(26, 36),
+    build_dataset(dataset, sorted(jpeg_dir.glob("*.JPEG"))[20:22], shard_size=2, size=32, qps=(26, 36),
                   codecs=("x264",))
     common = ["--data", str(dataset), "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse",
               "--qp-range", "36-36", "--steps", "1"]
