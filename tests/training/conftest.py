@@ -58,10 +58,10 @@ def _seeded() -> None:
     torch.manual_seed(0)
 
 
-def kodak_codec_batches(kodak_dir: Path, crops: int, batch_size: int, size: int = 32) -> list[dict]:
-    """Trainer batches from Kodak crops run through the real codecs (codecs and QPs cycle over the crops)."""
+def photo_codec_batches(photo_dir: Path, crops: int, batch_size: int, size: int = 32) -> list[dict]:
+    """Trainer batches from photo crops run through the real codecs (codecs and QPs cycle over the crops)."""
     rng = np.random.default_rng(7)
-    paths = sorted(kodak_dir.glob("*.png"))
+    paths = sorted(photo_dir.glob("*.png"))
     samples = []
     for index in range(crops):
         picture = np.asarray(Image.open(paths[index % len(paths)]).convert("RGB"))
@@ -85,12 +85,12 @@ def kodak_codec_batches(kodak_dir: Path, crops: int, batch_size: int, size: int 
 
 
 @pytest.fixture(scope="session")
-def codec_batches(kodak_dir: Path) -> list[dict]:
-    """6 batches of 2 Kodak 32x32 crops with x264 / x265 / vvenc outputs at QP 27 / 32 / 37."""
-    return kodak_codec_batches(kodak_dir, crops=12, batch_size=2)
+def codec_batches(photo_dir: Path) -> list[dict]:
+    """6 batches of 2 photo 32x32 crops with x264 / x265 / vvenc outputs at QP 27 / 32 / 37."""
+    return photo_codec_batches(photo_dir, crops=12, batch_size=2)
 
 
 @pytest.fixture(scope="session")
-def held_out_batches(kodak_dir: Path) -> list[dict]:
+def held_out_batches(photo_dir: Path) -> list[dict]:
     """2 held-out batches of 3 crops (other crops, same protocol)."""
-    return kodak_codec_batches(kodak_dir, crops=6, batch_size=3)[::-1]
+    return photo_codec_batches(photo_dir, crops=6, batch_size=3)[::-1]
