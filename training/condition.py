@@ -112,6 +112,27 @@ class SinusoidalEmbedding(nn.Module):
         return embedding.flatten(1)
 
 
+class TimestepConditionEmbedding(nn.Module):
+    """The official VRPSR embedding: each raw scalar of B x N (no rescaling) through diffusers'
+    ``get_timestep_embedding`` ([sin, cos], ``downscale_freq_shift=1``), concatenated: B x (N * dims)."""
+
+    def __init__(self, dims_per_scalar: int = 64):
+        super().__init__()
+        self.dims_per_scalar = dims_per_scalar
+
+    def output_dim(self, num_scalars: int = CONDITION_DIM) -> int:
+        return num_scalars * self.dims_per_scalar
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        from diffusers.models.embeddings import get_timestep_embedding
+
+        return torch.cat([get_timestep_embedding(values[:, i].float(), self.dims_per_scalar, flip_sin_to_cos=False,
+                                                 downscale_freq_shift=1) for i in range(values.shape[1])], dim=1)
+
+
+EMBEDDINGS = {"ours": SinusoidalEmbedding, "vrpsr": TimestepConditionEmbedding}
+
+
 def embed_conditions(embedding: SinusoidalEmbedding, codecs: Sequence[str], bpps: Sequence[float]) -> torch.Tensor:
     """Convenience: embed a list of (codec, bpp) pairs into B x embedding.output_dim()."""
     vectors = torch.stack([condition_vector(c, b) for c, b in zip(codecs, bpps, strict=True)])

@@ -7,9 +7,10 @@ import sys
 from codec_bindings import CodecError
 from pipeline.errors import SourceError
 from shards.errors import ShardError
-from vrpsr_cli import eval_command, generate_command, shards_command, train_command
+from vrpsr_cli import eval_command, generate_command, import_command, shards_command, train_command
 
-COMMANDS = {"generate": generate_command, "shards": shards_command, "train": train_command, "eval": eval_command}
+COMMANDS = {"generate": generate_command, "shards": shards_command, "train": train_command, "eval": eval_command,
+            "import-checkpoint": import_command}
 
 
 def main(argv: list[str] | None = None) -> int:

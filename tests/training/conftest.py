@@ -50,7 +50,8 @@ def tiny_parts() -> dict:
     return {"vae_config": tiny_vae_config(), "unet_config": tiny_unet_config(),
             "text_config": tiny_text_config(len(tokenizer.get_vocab())), "tokenizer": tokenizer,
             "scheduler_config": {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear",
-                                 "beta_start": 0.00085, "beta_end": 0.012, "prediction_type": "epsilon"}}
+                                 "beta_start": 0.00085, "beta_end": 0.012, "prediction_type": "epsilon",
+                                 "clip_sample": False, "timestep_spacing": "trailing"}}  # as SD-Turbo's
 
 
 @pytest.fixture(autouse=True)

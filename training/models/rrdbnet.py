@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.condition import CONDITION_DIM, SinusoidalEmbedding
+from training.condition import CONDITION_DIM, EMBEDDINGS, condition_value
 
 UNSHUFFLE = {4: 1, 2: 2, 1: 4}  # scale -> pixel-unshuffle factor applied to the input
 CODEC_HEADS = "codec_heads"  # parameter-name part of the codec heads (absent from official weights)
@@ -89,12 +89,15 @@ class RRDBNet(nn.Module):
     """
 
     def __init__(self, scale: int = 4, num_feat: int = 64, num_block: int = 23, num_grow_ch: int = 32,
-                 codec_aware: bool = True, dims_per_scalar: int = 16, num_in_ch: int = 3, num_out_ch: int = 3):
+                 codec_aware: bool = True, dims_per_scalar: int = 16, num_in_ch: int = 3, num_out_ch: int = 3,
+                 embedding: str = "ours", condition_units: str = "bpp"):
         super().__init__()
         if scale not in UNSHUFFLE:
             raise ValueError(f"RRDBNet scale must be one of {sorted(UNSHUFFLE)}, got {scale}")
         self.scale, self.codec_aware = scale, codec_aware
-        self.embedding = SinusoidalEmbedding(dims_per_scalar) if codec_aware else None
+        self.condition_units = condition_units  # "bpp", or "official-kB" (the published VRPSR model's)
+        # "ours": SinusoidalEmbedding; "vrpsr": the official RRDBNetEmbeddingProj's (diffusers timestep embedding)
+        self.embedding = EMBEDDINGS[embedding](dims_per_scalar) if codec_aware else None
         embed_dim = self.embedding.output_dim(CONDITION_DIM) if codec_aware else None
         self.conv_first = nn.Conv2d(num_in_ch * UNSHUFFLE[scale] ** 2, num_feat, 3, 1, 1)
         self.body = nn.ModuleList(RRDB(num_feat, num_grow_ch, embed_dim) for _ in range(num_block))
@@ -120,7 +123,10 @@ class RRDBNet(nn.Module):
         if self.codec_aware:
             if condition is None:
                 raise ValueError("this RRDBNet is codec-aware: pass the condition (B x 4: one-hot, bpp)")
-            embedding = self.embedding(condition.to(image.device))
+            condition = condition.to(image.device).float()
+            height, width = image.shape[-2] * self.scale, image.shape[-1] * self.scale  # the coded picture
+            value = condition_value(condition[:, 3], self.condition_units, height, width)
+            embedding = self.embedding(torch.cat([condition[:, :3], value[:, None]], dim=1))
         features = self.conv_first(F.pixel_unshuffle(image, factor) if factor > 1 else image)
         trunk = features
         for block in self.body:

@@ -9,7 +9,8 @@ The published S3Diff (SD-Turbo, one step at t = 999) with VRPSR's condition on t
 Trainable, as in S3Diff: the LoRA factors, the UNet's conv_in, the de / block / fuse MLPs and block
 embeddings; plus the condition MLPs. Saved weights (``trainable_state_dict``) also hold the frozen
 parts that are not SD-Turbo's (DEResNet, the Fourier basis W), so a checkpoint is complete.
-x0 is computed in closed form; the published DDPM step adds noise of std 1e-10 on top, nothing else.
+x0 is computed in closed form (clipped where the scheduler config says so); the published DDPM step at
+t = 999 with one inference step is that x0 plus noise of std 1e-10.
 """
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ class CodecSimulator(nn.Module):
         alpha_bar = scheduler.alphas_cumprod[settings.timestep].float()
         self.register_buffer("alpha_bar", alpha_bar, persistent=False)
         self.prediction_type = scheduler.config.prediction_type
+        clips = bool(getattr(scheduler.config, "clip_sample", False))  # what DDPMScheduler.step would do
+        self.clip_sample_range = float(scheduler.config.clip_sample_range) if clips else None
         self.latent_scale = float(vae.config.scaling_factor)
         self.text_encoder.eval()
 
@@ -154,6 +157,8 @@ class CodecSimulator(nn.Module):
         timestep = torch.full((image.shape[0],), self.settings.timestep, device=image.device, dtype=torch.long)
         prediction = self.unet(latent, timestep, encoder_hidden_states=text.to(latent.dtype)).sample
         latent_x0 = predict_x0(prediction, latent, self.alpha_bar, self.prediction_type)
+        if self.clip_sample_range is not None:
+            latent_x0 = latent_x0.clamp(-self.clip_sample_range, self.clip_sample_range)
         return self.vae.decode(latent_x0 / self.latent_scale).sample.clamp(-1, 1)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:

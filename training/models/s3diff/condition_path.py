@@ -10,26 +10,10 @@ another MLP width and the other channel order, so it reuses film.py's hooks (on 
 from __future__ import annotations
 
 import torch
-from diffusers.models.embeddings import get_timestep_embedding
 from torch import nn
 
-from training.condition import CONDITION_DIM, SinusoidalEmbedding
+from training.condition import EMBEDDINGS
 from training.models.film import FilmController, _FilmHook, _output_channels, attach_film, resnet_blocks
-
-
-class TimestepConditionEmbedding(nn.Module):
-    """B x 4 raw condition -> B x (4 * dims) with diffusers' timestep embedding per scalar."""
-
-    def __init__(self, dims_per_scalar: int = 64):
-        super().__init__()
-        self.dims_per_scalar = dims_per_scalar
-
-    def output_dim(self, num_scalars: int = CONDITION_DIM) -> int:
-        return num_scalars * self.dims_per_scalar
-
-    def forward(self, values: torch.Tensor) -> torch.Tensor:
-        return torch.cat([get_timestep_embedding(values[:, i].float(), self.dims_per_scalar, flip_sin_to_cos=False,
-                                                 downscale_freq_shift=1) for i in range(values.shape[1])], dim=1)
 
 
 def vrpsr_block_mlp(embed_dim: int, channels: int) -> nn.Sequential:
@@ -68,8 +52,7 @@ def attach_shift_scale(module: nn.Module, embed_dim: int) -> ShiftScaleControlle
 def build_condition_path(unet: nn.Module, embedding: str, modulation: str,
                          dims_per_scalar: int) -> tuple[nn.Module, FilmController | None]:
     """(embedding module, controller or None for modulation "none") as the settings name them."""
-    embedder = (TimestepConditionEmbedding(dims_per_scalar) if embedding == "vrpsr"
-                else SinusoidalEmbedding(dims_per_scalar))
+    embedder = EMBEDDINGS[embedding](dims_per_scalar)
     if modulation == "none":
         return embedder, None
     if modulation == "vrpsr":
