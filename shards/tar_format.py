@@ -1,4 +1,9 @@
-"""Deterministic tar shards: fixed mtime/owner/mode, members in a fixed order, built in memory."""
+"""Deterministic tar shards: fixed mtime/owner/mode, members in a fixed order, built in memory.
+
+These are exactly the bytes of ``webdataset.TarWriter(encoder=False, mtime=0, user="", group="",
+mode=0o644)`` (tested in tests/shards/test_tar_format.py), and a plain ``webdataset.WebDataset`` reads
+every column group. We do not import webdataset here: it imports torch whenever torch is installed, and
+the factory and ``vrpsr shards`` must stay torch-free on CPU workers (docs/architecture.md)."""
 from __future__ import annotations
 
 import io
