@@ -9,7 +9,7 @@ import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from transformers import CLIPTextModel
 
-from training.condition import condition_prompt, condition_vector
+from training.condition import condition_vector
 from training.models.simulator import CodecSimulator, predict_x0
 
 CONDITION = torch.stack([condition_vector("x264", 0.3), condition_vector("vvenc", 1.2)])
@@ -40,7 +40,7 @@ def test_at_initialisation_the_simulator_is_the_pretrained_backbone(tiny_parts: 
     reference_parts = copy.deepcopy(parts)
     simulator = CodecSimulator(**parts)
     image = torch.rand(2, 3, 32, 32) * 2 - 1
-    prompts = [condition_prompt("x264", 0.3), condition_prompt("vvenc", 1.2)]
+    prompts = ["A libx264 0.3000 bpp compressed image.", "A libx266 1.2000 bpp compressed image."]  # its template
     with torch.no_grad():
         out = simulator(image, CONDITION)
     torch.testing.assert_close(out, _plain_backbone(reference_parts, image, prompts), rtol=1e-4, atol=1e-5)
@@ -52,7 +52,9 @@ def test_only_lora_conv_in_and_film_train(tiny_parts: dict) -> None:
     assert any(".lora_A." in n and n.startswith("unet.") for n in trainable)
     assert any(".lora_A." in n and n.startswith("vae.encoder.") for n in trainable)
     assert "unet.conv_in.weight" in trainable and any(n.startswith("film.") for n in trainable)
-    assert all("lora_" in n or n.startswith(("unet.conv_in.", "film.")) for n in trainable)
+    assert any(n.startswith("degradation.") for n in trainable)  # S3Diff's de / block / fuse MLPs
+    assert all("lora_" in n or n.startswith(("unet.conv_in.", "film.", "degradation.")) for n in trainable)
+    assert not any(n.startswith("degradation_estimator.") for n in trainable)  # DEResNet is frozen
     assert not any(n.startswith(("text_encoder.", "vae.decoder.")) for n in trainable)
     ranks = {n.split(".")[0]: p.shape[0] for n, p in simulator.named_parameters() if ".lora_A." in n}
     assert ranks == {"unet": 32, "vae": 16}
@@ -105,7 +107,7 @@ def test_from_pretrained_loads_a_saved_folder(tiny_parts: dict, tmp_path: Path) 
     image = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         out = loaded(image, CONDITION[:1])
-    torch.testing.assert_close(out, _plain_backbone(parts, image, [condition_prompt("x264", 0.3)]),
+    torch.testing.assert_close(out, _plain_backbone(parts, image, ["A libx264 0.3000 bpp compressed image."]),
                                rtol=1e-4, atol=1e-5)
 
 
