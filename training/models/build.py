@@ -41,6 +41,7 @@ class SimulatorArchitecture:
     pretrained: str | None = None  # SD-Turbo folder or cached repo id, for "s3diff"
     small_channels: tuple[int, ...] = (32, 64, 128)
     small_blocks_per_level: int = 2
+    s3diff: dict | None = None  # "s3diff": its S3DiffSettings record (training/models/s3diff/settings.py); None: defaults
 
     @classmethod
     def from_record(cls, record: dict) -> SimulatorArchitecture:
@@ -73,6 +74,9 @@ class GeneratorSpec:
     embed: bool = True  # False: the --no-embed ablation
     pretrained: str | None = None  # rrdbnet: official Real-ESRGAN .pth (optional); s3diff: SD-Turbo folder
     init_weights: str | None = None  # an earlier SR checkpoint (folder or .safetensors) to start from
+    s3diff: dict | None = None  # s3diff: its S3DiffSettings record; None: defaults (DEResNet on the LQ: 1/4)
+    rrdbnet_embedding: str = "ours"  # rrdbnet: "ours" or "vrpsr" (the published RRDBNetEmbeddingProj's)
+    condition_units: str = "bpp"  # rrdbnet: "bpp" or "official-kB" (s3diff: in its settings)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class PostSpec:
     dims_per_scalar: int = 64
     groups: int = 8
     init_weights: str | None = None  # an earlier post checkpoint (folder or .safetensors)
+    backbone: str = "small"  # or "s3diff" (VRPSR's post_sr: S3Diff on the decoded picture)
+    pretrained: str | None = None  # SD-Turbo folder, for "s3diff"
+    s3diff: dict | None = None  # its S3DiffSettings record
 
 
 # ---- the simulator f_theta
@@ -96,9 +103,9 @@ def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
     if architecture.backbone == "s3diff":
         if architecture.pretrained is None:
             raise ValueError("the s3diff simulator needs `pretrained`: a folder holding stabilityai/sd-turbo")
-        from training.models.simulator import CodecSimulator  # diffusers/transformers only when needed
+        from training.models.s3diff.build_s3diff import s3diff_simulator  # diffusers/transformers only when needed
 
-        return CodecSimulator.from_pretrained(architecture.pretrained)
+        return s3diff_simulator(architecture.pretrained, architecture.s3diff)
     raise ValueError(f"unknown simulator backbone {architecture.backbone!r}; "
                      f"choose one of {', '.join(SIMULATOR_BACKBONES)}")
 
@@ -130,7 +137,8 @@ def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
 def build_generator(spec: GeneratorSpec) -> nn.Module:
     """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights."""
     if spec.backbone == "rrdbnet":
-        generator = RRDBNet(spec.scale, spec.num_feat, spec.num_block, spec.num_grow_ch, codec_aware=spec.embed)
+        generator = RRDBNet(spec.scale, spec.num_feat, spec.num_block, spec.num_grow_ch, codec_aware=spec.embed,
+                            embedding=spec.rrdbnet_embedding, condition_units=spec.condition_units)
         if spec.pretrained:
             load_realesrgan_weights(generator, spec.pretrained)
     elif spec.backbone == "s3diff":
@@ -138,15 +146,18 @@ def build_generator(spec: GeneratorSpec) -> nn.Module:
             raise ValueError(f"the s3diff generator works at scale 1 (LQ upsampled to the output), not {spec.scale}")
         if spec.pretrained is None:
             raise ValueError("the s3diff generator needs `pretrained`: a folder holding stabilityai/sd-turbo")
-        from training.models.sr_s3diff import S3DiffSR  # diffusers/transformers only when needed
+        from training.models.s3diff.build_s3diff import load_init_weights, s3diff_generator
 
-        generator = S3DiffSR.from_pretrained(spec.pretrained)
+        generator = s3diff_generator(spec.pretrained, spec.s3diff)
         if not spec.embed:
             generator.disable_embedding()
     else:
         raise ValueError(f"unknown SR backbone {spec.backbone!r}; choose one of {', '.join(GENERATOR_BACKBONES)}")
     if spec.init_weights:
-        load_generator_weights(generator, spec.init_weights)
+        if spec.backbone == "s3diff":  # also from an imported S3Diff, whose condition MLPs then start at zero
+            load_init_weights(generator, spec.init_weights)
+        else:
+            load_generator_weights(generator, spec.init_weights)
     return generator
 
 
@@ -157,8 +168,13 @@ def load_post_weights(post: nn.Module, path: str | Path) -> None:
     load_prefixed_weights(post, path, POST_PREFIX, "a post-processing checkpoint", "post-processor")
 
 
-def build_post(spec: PostSpec) -> PostProcessor:
-    post = PostProcessor(tuple(spec.channels), spec.blocks_per_level, spec.dims_per_scalar, spec.groups)
+def build_post(spec: PostSpec) -> nn.Module:
+    if spec.backbone == "s3diff":
+        from training.models.s3diff.build_s3diff import s3diff_post
+
+        post = s3diff_post(spec.pretrained, spec.s3diff)
+    else:
+        post = PostProcessor(tuple(spec.channels), spec.blocks_per_level, spec.dims_per_scalar, spec.groups)
     if spec.init_weights:
         load_post_weights(post, spec.init_weights)
     return post
