@@ -16,7 +16,7 @@ Info = TypeVar("Info")
 Submission = Callable[[], Sequence[tuple[ray.ObjectRef, Info]]]
 
 IN_FLIGHT_PER_CPU = 4
-MIN_IN_FLIGHT = 16  # also lets an autoscaler that starts from a small head see demand
+MIN_IN_FLIGHT = 64  # also lets an autoscaler that starts from a small head see demand
 WAIT_TIMEOUT_S = 0.5
 RESOURCES_REFRESH_S = 10.0  # an autoscaled cluster grows: re-read its CPUs this often
 

@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder (1 = deterministic)")
     parser.add_argument("--address", default=None, help="Ray address ('auto' on a cluster); none = start Ray locally")
     parser.add_argument("--workers", type=int, default=None, help="CPUs for a local Ray (default: all cores)")
-    parser.add_argument("--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 16)")
+    parser.add_argument("--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 64)")
     parser.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=run)
