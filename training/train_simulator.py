@@ -25,6 +25,7 @@ class SimulatorTrainConfig:
 
     train: TrainConfig
     architecture: SimulatorArchitecture = field(default_factory=SimulatorArchitecture)
+    init_from: str | None = None  # a checkpoint (ours or imported, e.g. S3Diff) whose weights training starts from
 
 
 def simulator_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,4 +42,8 @@ def train_simulator(config: SimulatorTrainConfig, batches: Iterable[Batch], held
         config, architecture=replace(config.architecture, backbone=f"passed in: {type(model).__name__}"))
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     model = model if model is not None else build_simulator(config.architecture)
+    if config.init_from:
+        from training.models.s3diff.build_s3diff import load_init_weights
+
+        load_init_weights(model, config.init_from)
     return train(config.train, model, simulator_forward, batches, held_out, run_config=recorded)

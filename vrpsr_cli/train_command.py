@@ -16,6 +16,8 @@ def add_parser(subparsers) -> None:
     add_common_arguments(simulator)
     simulator.add_argument("--backbone", choices=("small", "s3diff"), default="small")
     simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
+    simulator.add_argument("--init-from", default=None,
+                           help="start from a checkpoint's weights (ours, or imported: vrpsr import-checkpoint s3diff ...)")
     simulator.add_argument("--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels")
     simulator.set_defaults(run=run_simulator)
     add_sr_parser(trainers)
@@ -81,6 +83,10 @@ def run_simulator(args: argparse.Namespace) -> int:
     architecture = SimulatorArchitecture(backbone=args.backbone, pretrained=args.pretrained,
                                          small_channels=tuple(args.small_channels))
     config = SimulatorTrainConfig(train=train_config(args), architecture=architecture)
+    if args.init_from:  # e.g. an imported S3Diff (the paper's starting point)
+        from dataclasses import replace
+
+        config = replace(config, init_from=args.init_from)
     _report(train_simulator(config, *training_batches(args)))
     return 0
 
@@ -123,7 +129,7 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, choices=(4, 1), default=None,
                         help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1")  # fmt: skip
     parser.add_argument("--pretrained", default=None, help="Real-ESRGAN .pth (rrdbnet) or SD-Turbo folder (s3diff)")
-    parser.add_argument("--init-weights", default=None, help="an SR checkpoint folder to start from")
+    parser.add_argument("--init-weights", "--init-from", default=None, help="an SR checkpoint folder to start from")
     parser.add_argument("--num-feat", type=int, default=64)
     parser.add_argument("--num-block", type=int, default=23)
     parser.add_argument("--num-grow-ch", type=int, default=32)
