@@ -8,6 +8,7 @@ Architectures are rebuilt from the config.json each checkpoint records; weights 
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from torch import nn
 from training.condition import condition_vector
 from training.models.build import (
     GENERATOR_PREFIX,
-    MODEL_WEIGHTS,
+    UNTRAINED_SIMULATORS,
     GeneratorSpec,
     PostSpec,
     SimulatorArchitecture,
@@ -31,10 +32,10 @@ from training.models.build import (
     load_generator_weights,
     load_post_weights,
     load_simulator,
-    weights_file,
     with_architecture,
 )
 from training.models.post import PostProcessor
+from training.models.weights_files import MODEL_WEIGHTS, weights_file
 
 
 @torch.no_grad()
@@ -46,7 +47,7 @@ def run_on_picture(model: nn.Module, picture: np.ndarray, codec: str, bpp: float
     `signed`: the model works in [-1, 1] instead of [0, 1]. Returns RGB uint8.
     """
     height, width = picture.shape[:2]
-    parameter = next(model.parameters())
+    parameter = next(itertools.chain(model.parameters(), model.buffers()))  # the JPEG proxy has only buffers
     image = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1)[None].to(parameter.device, torch.float32)
     image = image / 127.5 - 1 if signed else image / 255.0
     pad_bottom, pad_right = (-height) % multiple, (-width) % multiple
@@ -144,9 +145,12 @@ def load_post_checkpoint(checkpoint: str, use_ema: bool = False) -> PostFunction
 
 @dataclass
 class SimulatedCodec:
-    """``simulator(picture, codec, bpp) -> f_theta's picture``: what the codec would output at bpp."""
+    """``simulator(picture, codec, bpp) -> f_theta's picture``: what the codec would output at bpp.
+
+    A QP-conditioned simulator (Table 3 (b), `condition_input` "qp") is called with the QP instead of bpp."""
 
     simulator: nn.Module
+    condition_input: str = "bpp"
 
     def __post_init__(self) -> None:
         self.simulator.eval()
@@ -158,10 +162,13 @@ class SimulatedCodec:
 
 def simulator_spec_of(checkpoint: str | Path, **given: object) -> SimulatorSpec:
     """The SimulatorSpec of a stage-1 checkpoint folder: its recorded SimulatorArchitecture (config.json), with
-    the fields in `given` (those not None) on top. A .safetensors file has no record: `given` must say it all."""
+    the fields in `given` (those not None) on top. A .safetensors file has no record: `given` must say it all.
+    A simulator without weights (``jpeg-proxy``) is named instead of a checkpoint."""
     path = Path(checkpoint).expanduser()
     recorded = SimulatorArchitecture()
-    if (path / "config.json").is_file():
+    if str(checkpoint) in UNTRAINED_SIMULATORS:
+        recorded = SimulatorArchitecture(backbone=str(checkpoint))
+    elif (path / "config.json").is_file():
         recorded = SimulatorArchitecture.from_record(json.loads((path / "config.json").read_text()))
     return with_architecture(SimulatorSpec(weights=str(checkpoint), architecture=recorded), **given)
 
@@ -171,4 +178,4 @@ def load_simulator_checkpoint(checkpoint: str, use_ema: bool = False) -> Simulat
     spec = simulator_spec_of(checkpoint)
     if use_ema:
         spec = replace(spec, weights=str(Path(checkpoint).expanduser() / "ema.safetensors"))
-    return SimulatedCodec(load_simulator(spec))
+    return SimulatedCodec(load_simulator(spec, rate_conditioned=False), spec.architecture.condition_input)

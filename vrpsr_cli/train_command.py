@@ -14,7 +14,14 @@ def add_parser(subparsers) -> None:
     simulator = trainers.add_parser("simulator", help="stage 1: the rate-target codec simulator",
                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     add_common_arguments(simulator)
-    simulator.add_argument("--backbone", choices=("small", "s3diff"), default="small")
+    simulator.add_argument("--backbone", choices=("small", "s3diff", "hyperprior"), default="small",
+                           help="hyperprior: a learned codec with a rate term toward the condition (Table 6)")
+    simulator.add_argument("--condition-input", choices=("bpp", "qp"), default="bpp",
+                           help="Table 3 (b) qp: QP as input, with a rate head predicting the bpp")
+    simulator.add_argument("--no-prompt", action="store_true", help="Table 3 (c): vector only (empty prompts)")
+    simulator.add_argument("--no-embedding", action="store_true", help="Table 3 (d): prompt only (no vector)")
+    simulator.add_argument("--rate-loss-weight", type=float, default=1.0, help="weight of the rate head / hyperprior rate term")
+    simulator.add_argument("--hyperprior-channels", type=int_list, default=(128, 192), help="N,M of the hyperprior")
     simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
     simulator.add_argument("--init-from", default=None,
                            help="start from a checkpoint's weights (ours, or imported: vrpsr import-checkpoint s3diff ...)")
@@ -81,8 +88,11 @@ def run_simulator(args: argparse.Namespace) -> int:
     from training.train_simulator import SimulatorTrainConfig, train_simulator
 
     architecture = SimulatorArchitecture(backbone=args.backbone, pretrained=args.pretrained,
-                                         small_channels=tuple(args.small_channels))
-    config = SimulatorTrainConfig(train=train_config(args), architecture=architecture)
+                                         small_channels=tuple(args.small_channels), condition_input=args.condition_input,
+                                         prompt=not args.no_prompt, embedding=not args.no_embedding,
+                                         hyperprior_channels=tuple(args.hyperprior_channels))  # fmt: skip
+    config = SimulatorTrainConfig(train=train_config(args), architecture=architecture,
+                                  rate_loss_weight=args.rate_loss_weight)
     if args.init_from:  # e.g. an imported S3Diff (the paper's starting point)
         from dataclasses import replace
 
@@ -140,8 +150,9 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--simulator", required=required, default=None,
-                        help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors)")  # fmt: skip
-    parser.add_argument("--simulator-backbone", choices=("small", "s3diff"), default=None,
+                        help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors), "
+                             "or jpeg-proxy (the differentiable JPEG proxy, Table 6)")  # fmt: skip
+    parser.add_argument("--simulator-backbone", choices=("small", "s3diff", "hyperprior"), default=None,
                         help="default: what the checkpoint's config.json records, else small")  # fmt: skip
     parser.add_argument("--simulator-pretrained", default=None,
                         help="SD-Turbo folder for an s3diff simulator (default: the recorded one)")  # fmt: skip

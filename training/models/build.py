@@ -19,29 +19,42 @@ from torch import nn
 
 from training.checkpoint import load_model_weights
 from training.losses import PatchDiscriminator
+from training.models.condition_switches import SwitchedSimulator
 from training.models.discriminator import UNetDiscriminatorSN
+from training.models.hyperprior import HyperpriorSimulator
+from training.models.jpeg_proxy import JpegProxy
 from training.models.post import PostProcessor
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
 from training.models.small_simulator import SmallSimulator
-from training.models.weights_files import MODEL_WEIGHTS, load_prefixed_weights, weights_file
+from training.models.weights_files import load_prefixed_weights, weights_file
 
-SIMULATOR_BACKBONES = ("small", "s3diff")
+SIMULATOR_BACKBONES = ("small", "s3diff", "jpeg-proxy", "hyperprior")
+UNTRAINED_SIMULATORS = ("jpeg-proxy",)  # built as they are: no weights file
 GENERATOR_BACKBONES = ("rrdbnet", "s3diff")
 DISCRIMINATORS = ("patch", "unet")
 GENERATOR_PREFIX = "generator."
 POST_PREFIX = "post."
-__all__ = ["MODEL_WEIGHTS", "weights_file", "load_prefixed_weights"]  # re-exported for the loaders
 
 
 @dataclass(frozen=True)
 class SimulatorArchitecture:
     """What f_theta is, apart from its weights: recorded in the stage-1 config and read back to load it."""
 
-    backbone: str = "small"  # "small" (no pre-training) or "s3diff" (SD-Turbo + LoRA)
+    backbone: str = "small"  # "small" (no pre-training), "s3diff" (SD-Turbo + LoRA), "jpeg-proxy", "hyperprior"
     pretrained: str | None = None  # SD-Turbo folder or cached repo id, for "s3diff"
     small_channels: tuple[int, ...] = (32, 64, 128)
     small_blocks_per_level: int = 2
+    condition_input: str = "bpp"  # Table 3 (b): "qp", with a rate head predicting the bpp
+    prompt: bool = True  # Table 3 (c): False = vector only
+    embedding: bool = True  # Table 3 (d): False = prompt only
+    hyperprior_channels: tuple[int, int] = (128, 192)  # N, M of the hyperprior codec
+    jpeg_rounding: str = "straight-through"  # or "cubic"
     s3diff: dict | None = None  # "s3diff": its S3DiffSettings record (training/models/s3diff/settings.py); None: defaults
+
+    @property
+    def switched(self) -> bool:
+        """Whether a Table 3 switch is set (the simulator is then wrapped in SwitchedSimulator)."""
+        return (self.condition_input, self.prompt, self.embedding) != ("bpp", True, True)
 
     @classmethod
     def from_record(cls, record: dict) -> SimulatorArchitecture:
@@ -49,8 +62,9 @@ class SimulatorArchitecture:
         section = record.get("architecture", record)
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in section.items() if name in known}
-        if "small_channels" in values:
-            values["small_channels"] = tuple(values["small_channels"])
+        for name in ("small_channels", "hyperprior_channels"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
 
 
@@ -97,7 +111,17 @@ class PostSpec:
 
 def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
     """f_theta as `architecture` says (random or pretrained weights, never trained ones: see load_simulator);
-    "s3diff" needs `pretrained` (never random weights)."""
+    "s3diff" needs `pretrained` (never random weights). Table 3 switches wrap it in SwitchedSimulator."""
+    simulator = _build_backbone(architecture)
+    if not architecture.switched:
+        return simulator
+    if architecture.backbone in ("jpeg-proxy", "hyperprior"):
+        raise ValueError(f"Table 3 switches (condition_input, prompt, embedding) are for the small and s3diff "
+                         f"simulators, not {architecture.backbone}")
+    return SwitchedSimulator(simulator, architecture.condition_input, architecture.prompt, architecture.embedding)
+
+
+def _build_backbone(architecture: SimulatorArchitecture) -> nn.Module:
     if architecture.backbone == "small":
         return SmallSimulator(tuple(architecture.small_channels), architecture.small_blocks_per_level)
     if architecture.backbone == "s3diff":
@@ -106,13 +130,24 @@ def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
         from training.models.s3diff.build_s3diff import s3diff_simulator  # diffusers/transformers only when needed
 
         return s3diff_simulator(architecture.pretrained, architecture.s3diff)
+    if architecture.backbone == "jpeg-proxy":
+        return JpegProxy(architecture.jpeg_rounding)
+    if architecture.backbone == "hyperprior":
+        return HyperpriorSimulator(*architecture.hyperprior_channels)
     raise ValueError(f"unknown simulator backbone {architecture.backbone!r}; "
                      f"choose one of {', '.join(SIMULATOR_BACKBONES)}")
 
 
-def load_simulator(spec: SimulatorSpec, trainable: bool = False) -> nn.Module:
-    """The stage-1 simulator with its trained weights; frozen (and in eval mode) unless `trainable`."""
+def load_simulator(spec: SimulatorSpec, trainable: bool = False, rate_conditioned: bool = True) -> nn.Module:
+    """The stage-1 simulator with its trained weights (none for the JPEG proxy); frozen (and in eval mode)
+    unless `trainable`. `rate_conditioned` (stage 2): refuse a QP-conditioned simulator, which cannot be
+    given the condition's bpp."""
+    if rate_conditioned and spec.architecture.condition_input != "bpp":
+        raise ValueError(f"{spec.weights} is a QP-conditioned simulator (Table 3 (b)): stage 2 conditions on "
+                         f"bpp, so it can only be evaluated (vrpsr eval simulator)")
     simulator = build_simulator(spec.architecture)
+    if spec.architecture.backbone in UNTRAINED_SIMULATORS:
+        return simulator.requires_grad_(False).eval()
     file = weights_file(spec.weights)
     try:
         load_model_weights(simulator, load_file(str(file)))
@@ -192,6 +227,7 @@ def build_discriminator(name: str, channels: int = 64) -> nn.Module:
 def with_architecture(spec: SimulatorSpec, **given: object) -> SimulatorSpec:
     """`spec` with the architecture fields in `given` that are not None put on top."""
     chosen = {name: value for name, value in given.items() if value is not None}
-    if "small_channels" in chosen:
-        chosen["small_channels"] = tuple(chosen["small_channels"])
+    for name in ("small_channels", "hyperprior_channels"):
+        if name in chosen:
+            chosen[name] = tuple(chosen[name])
     return replace(spec, architecture=replace(spec.architecture, **chosen))
