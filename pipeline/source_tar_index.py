@@ -72,24 +72,25 @@ def iter_tar_entries(handle: BinaryIO, length: int, description: str) -> Iterato
     `description` names the archive in errors. Only headers are read: tarfile seeks past the data.
     """
     try:
-        archive = tarfile.open(fileobj=handle, mode="r:")
+        archive = tarfile.open(fileobj=handle, mode="r:")  # noqa: SIM115 -- closing it leaves `handle` open
     except (tarfile.TarError, EOFError, OSError) as error:
         raise TarDamaged(f"{description}: not a readable tar ({type(error).__name__}: {error})") from error
-    while True:
-        try:
-            info = archive.next()
-        except (tarfile.TarError, EOFError, OSError) as error:
-            raise TarDamaged(f"{description}: unreadable header after byte {archive.offset} ({error})") from error
-        if info is None:
-            break
-        archive.members.clear()  # tarfile keeps every TarInfo otherwise: 1.28 M of them on a big archive
-        if not info.isfile():
-            continue
-        if info.offset_data + info.size > length:
-            raise TarDamaged(f"{description}: member {info.name} is truncated (needs byte "
-                             f"{info.offset_data + info.size}, the archive has {length})")
-        yield TarEntry(info.name, info.offset_data, info.size)
-    _check_clean_end(handle, archive.offset, length, description)
+    with archive:
+        while True:
+            try:
+                info = archive.next()
+            except (tarfile.TarError, EOFError, OSError) as error:
+                raise TarDamaged(f"{description}: unreadable header after byte {archive.offset} ({error})") from error
+            if info is None:
+                break
+            archive.members.clear()  # tarfile keeps every TarInfo otherwise: 1.28 M of them on a big archive
+            if not info.isfile():
+                continue
+            if info.offset_data + info.size > length:
+                raise TarDamaged(f"{description}: member {info.name} is truncated (needs byte "
+                                 f"{info.offset_data + info.size}, the archive has {length})")  # fmt: skip
+            yield TarEntry(info.name, info.offset_data, info.size)
+        _check_clean_end(handle, archive.offset, length, description)
 
 
 def _check_clean_end(handle: BinaryIO, stop: int, length: int, description: str) -> None:

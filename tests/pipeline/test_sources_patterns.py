@@ -50,12 +50,12 @@ def test_source_kind_rules(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="the pattern matches no files"):
         list_source(str(tmp_path / "none-*.tar"))
     streamed = iter_source(str(tmp_path / "tree"))
-    assert next(streamed).key_hint == sorted(images)[0]  # streaming: the first item comes before the rest is listed
+    assert next(streamed).key_hint == min(images)  # streaming: the first item comes before the rest is listed
 
 
 def test_listing_benchmark_small_mode() -> None:
     completed = subprocess.run([sys.executable, "-m", "benchmarks.source_listing", "--small"], cwd=REPO,
-                               capture_output=True, text=True, timeout=120)  # fmt: skip
+                               capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-2000:]
     rows = [line.replace("nested tar", "nested-tar").split() for line in completed.stdout.splitlines()
             if line.startswith(("nested tar ", "parquet "))]  # fmt: skip
