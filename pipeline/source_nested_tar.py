@@ -53,22 +53,21 @@ def first_member_is_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> 
 
 def iter_plain_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> Iterator[SourceItem]:
     """Image members of a tar of images, sorted by member name (label: the member's top folder)."""
-    members: dict[str, TarEntry] = {}
+    members: dict[str, SourceItem] = {}  # the items themselves: the listing is held once
     damage = None
     with fs.open(path, "rb") as handle:
         try:
             for entry in iter_tar_entries(handle, fs.size(path), archive_uri):
                 if has_image_extension(entry.name) and not is_hidden(entry.name):
-                    members[entry.name] = entry  # a name stored twice: the later copy wins, as extraction does
-        except TarDamaged as error:
+                    label = label_of_path(normalised(entry.name))
+                    members[entry.name] = SourceItem(entry.name, archive_uri, member=entry.name, offset=entry.offset,
+                                                     size=entry.size, label=sys.intern(label) if label else None)  # fmt: skip
+        except TarDamaged as error:  # a name stored twice: the later copy wins above, as extraction does
             if not members:
                 raise
             damage = str(error)
     for name in sorted(members):
-        entry = members[name]
-        label = label_of_path(normalised(name))
-        yield SourceItem(name, archive_uri, member=name, offset=entry.offset, size=entry.size,
-                         label=sys.intern(label) if label else None)  # fmt: skip
+        yield members[name]
     if damage:
         yield SourceItem(posixpath.basename(path), archive_uri, member="(rest of the archive)", error=damage)
 

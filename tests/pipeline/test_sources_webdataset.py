@@ -17,7 +17,8 @@ from tests.pipeline.source_archives import run_factory_shards, tar_bytes, tiny_i
 IMAGES = tiny_images()
 BY_NAME = {relative.rsplit("/", 1)[-1]: data for relative, data in IMAGES.items()}
 NAMES = sorted(BY_NAME)  # chelsea_0.JPEG ... coffee_2.png: the shards hold them in this order
-CLASS_INDEX = {name: str(sorted({r.split("/")[0] for r in IMAGES}).index(r.split("/")[0])) for r in IMAGES for name in [r.rsplit("/", 1)[-1]]}
+SYNSETS = sorted({relative.split("/")[0] for relative in IMAGES})
+CLASS_INDEX = {relative.rsplit("/", 1)[-1]: str(SYNSETS.index(relative.split("/")[0])) for relative in IMAGES}  # the cls members
 
 
 def _write_shards(folder: Path) -> list[Path]:
