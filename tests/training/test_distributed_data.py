@@ -34,7 +34,7 @@ def dataset(jpeg_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _train_arguments(dataset: Path, output: Path, steps: int, *extra: str) -> list[str]:
+def _train_arguments(dataset: Path | str, output: Path, steps: int, *extra: str) -> list[str]:
     return ["train", "simulator", "--data", str(dataset), "--output-dir", str(output), "--steps", str(steps),
             "--batch-size", "2", "--crop", "32", "--workers", "2", "--target", "mse", "--qp-range", "30-40",
             "--small-channels", "8,16", "--log-samples", *extra]  # fmt: skip
@@ -51,14 +51,24 @@ def _all_keys(dataset: Path) -> set[str]:
     return {key for batch in loader for key in batch["key"]}
 
 
-def test_two_ranks_read_disjoint_keys_that_cover_each_epoch(dataset: Path, tmp_path: Path) -> None:
-    """torchrun with 2 CPU processes, 2 loader workers each: an epoch is 2 updates of one batch per worker."""
-    output = tmp_path / "run"
+def _torchrun(data: str, output: Path, environment: dict | None = None) -> list[list[tuple[int, int, list[str]]]]:
+    """4 updates under torchrun with 2 CPU processes, 2 loader workers each; each rank's sample log."""
     result = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "-m", "vrpsr_cli.main",
-                             *_train_arguments(dataset, output, 4)], capture_output=True, text=True, timeout=600,
-                            cwd=REPOSITORY)  # fmt: skip
+                             *_train_arguments(data, output, 4)], capture_output=True, text=True, timeout=600,
+                            cwd=REPOSITORY, env=environment)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    logs = [_sample_log(output / "samples" / f"rank-{rank:05d}.csv") for rank in range(2)]
+    return [_sample_log(output / "samples" / f"rank-{rank:05d}.csv") for rank in range(2)]
+
+
+@pytest.fixture(scope="module")
+def two_rank_run(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    output = tmp_path_factory.mktemp("two-ranks") / "run"
+    return output, _torchrun(str(dataset), output)
+
+
+def test_two_ranks_read_disjoint_keys_that_cover_each_epoch(dataset: Path, two_rank_run: tuple[Path, list]) -> None:
+    """An epoch is 2 updates of one batch per worker; each epoch the ranks split the keys between them."""
+    output, logs = two_rank_run
     everything = _all_keys(dataset)
     assert len(everything) == IMAGES
     for epoch_steps in ({1, 2}, {3, 4}):
@@ -70,6 +80,16 @@ def test_two_ranks_read_disjoint_keys_that_cover_each_epoch(dataset: Path, tmp_p
     assert recorded["world_size"] == 2 and recorded["batch_size"] == 2 and recorded["num_workers"] == 2
     states = json.loads((output / "checkpoints/step-0000004/data_state.json").read_text())["ranks"]
     assert [state["rank"] for state in states] == [0, 1]
+
+
+def test_two_ranks_read_the_same_keys_from_s3(dataset: Path, two_rank_run: tuple[Path, list], s3_server,
+                                              tmp_path: Path) -> None:  # fmt: skip
+    """The same run straight from SeaweedFS (credentials from the environment) sees what the local run saw."""
+    fsspec.filesystem("s3", **s3_server.storage_options).put(str(dataset), f"{s3_server.bucket}/rank-data", recursive=True)
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": s3_server.access_key, "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+                   "AWS_ENDPOINT_URL": s3_server.endpoint_url, "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    logs = _torchrun(f"s3://{s3_server.bucket}/rank-data", tmp_path / "run", environment)
+    assert logs == two_rank_run[1]
 
 
 def test_resume_continues_the_loader_exactly(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
