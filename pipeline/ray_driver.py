@@ -34,6 +34,7 @@ def run_factory(config: FactoryConfig, storage_options: dict | None = None, addr
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)  # fmt: skip
+    _check_memory_fits({"base": base_task_memory(config), "codec": codec_task_memory(config)}, local=address is None)
     config_ref = ray.put(config)
     progress_bar = FactoryProgress({index: len(pending) for index, pending in todo.items()},
                                    {index: len(plan.shards[index]) for index in todo}, groups, progress)  # fmt: skip
@@ -86,6 +87,19 @@ def _submissions(config: FactoryConfig, config_ref: ray.ObjectRef, plan: RunPlan
 
     for index, pending in todo.items():
         yield lambda index=index, pending=pending: submit(index, pending)
+
+
+def _check_memory_fits(requests: dict[str, int], local: bool) -> None:
+    """A task that declares more memory than any node offers would wait forever: refuse it on a local Ray
+    (ValueError), warn on a cluster (an autoscaler may still add a larger node)."""
+    largest = max((node["Resources"].get("memory", 0) for node in ray.nodes() if node["Alive"]), default=0)
+    for kind, request in requests.items():
+        if request > largest:
+            message = (f"a {kind} task declares {request / 2**30:.1f} GiB of memory (shard size x picture size x grid points), "
+                       f"the largest Ray node offers {largest / 2**30:.1f} GiB: lower --shard-size or --size")  # fmt: skip
+            if local:
+                raise ValueError(message)
+            print(f"WARNING: {message}")
 
 
 def _blame_base_failures(failures: list[TaskFailure]) -> list[TaskFailure]:

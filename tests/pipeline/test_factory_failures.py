@@ -62,3 +62,11 @@ def test_version_mismatch_is_a_recorded_failure_until_a_matching_rerun(tmp_path)
     assert not (out / TASK_FAILURES_PATH).exists()
     assert hashlib.sha256((out / shard_path("x264", 1)).read_bytes()).hexdigest() == tar_before
     assert _vrpsr("shards", "verify", str(out), "--reencode", "2").returncode == 0
+
+
+def test_a_task_larger_than_any_node_is_refused_instead_of_waiting_forever(tmp_path):
+    completed = _vrpsr("generate", "sample", str(tmp_path / "out"), "--size", "8192", "--qps", "20-50/2", "--shard-size", "64",
+                       "--codecs", "x264", "--workers", "1", "--no-progress")  # fmt: skip
+    assert completed.returncode == 2, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "task declares" in completed.stderr and "lower --shard-size or --size" in completed.stderr
+    assert "Traceback" not in completed.stderr
