@@ -61,6 +61,7 @@ class TrainConfig:
     target: str = "perceptual"  # or "mse"
     loss_weights: LossWeights = field(default_factory=LossWeights)
     lpips_pretrained_backbone: bool = True  # False: random AlexNet (tests only)
+    lpips_net: str = "alex"  # "vgg": S3Diff's loss (with discriminator "vision-aided-dino")
     discriminator: str = "patch"  # "patch" (small PatchGAN) or "unet" (Real-ESRGAN's UNetDiscriminatorSN)
     discriminator_channels: int = 64
     ema_decay: float | None = None
@@ -238,7 +239,7 @@ def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch],
     if config.tensorboard:
         accelerator.init_trackers("tensorboard")
     set_seed(config.seed)
-    lpips_model = load_lpips(config.lpips_pretrained_backbone) if config.target == "perceptual" else None
+    lpips_model = load_lpips(config.lpips_pretrained_backbone, config.lpips_net) if config.target == "perceptual" else None
     criterion = RestorationLoss(config.target, lpips_model, config.loss_weights).to(accelerator.device)
     discriminator = (build_discriminator(config.discriminator, config.discriminator_channels)
                      if criterion.uses_discriminator else None)

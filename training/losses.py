@@ -1,5 +1,10 @@
 """The SR / simulator loss: 2.0 * MSE + 5.0 * LPIPS + 0.5 * GAN (the paper's "perceptual target").
 
+Presets (TrainConfig fields): ours uses LPIPS(alex) and a patch / UNet discriminator with the
+non-saturating loss; S3Diff's (``lpips_net="vgg"``, ``discriminator="vision-aided-dino"``) uses LPIPS(vgg)
+and the vision-aided DINO discriminator, which brings its own multi-level hinge loss
+(training/models/vision_aided.py). Pretrained weights come from the torch hub cache, never downloaded.
+
 GAN: non-saturating (the softplus form of the binary cross-entropy Real-ESRGAN uses):
 generator ``softplus(-D(fake))``, discriminator ``softplus(-D(real)) + softplus(D(fake))``, averaged over
 the patch logits of a spectral-norm patch discriminator. ``target="mse"`` keeps only the MSE term (the
@@ -18,6 +23,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 TARGETS = ("perceptual", "mse")
 ALEXNET_WEIGHTS = "alexnet-owt-7be5be79.pth"  # what torchvision's AlexNet_Weights.IMAGENET1K_V1 caches
+LPIPS_BACKBONES = {"alex": ALEXNET_WEIGHTS, "vgg": "vgg16-397923af.pth"}  # VGG16_Weights.IMAGENET1K_V1
 
 
 @dataclass(frozen=True)
@@ -28,22 +34,30 @@ class LossWeights:
 
 
 def alexnet_cache_file() -> Path:
-    """Where torchvision looks for the AlexNet weights LPIPS needs (the torch hub cache)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_WEIGHTS
+    """Where torchvision looks for the AlexNet weights LPIPS(alex) needs (the torch hub cache)."""
+    return lpips_backbone_file("alex")
 
 
-def load_lpips(pretrained_backbone: bool = True) -> nn.Module:
-    """LPIPS(alex), frozen. The linear calibration ships with the `lpips` package; the AlexNet backbone
-    comes from the torch hub cache (FileNotFoundError naming the file when absent, never a download).
-    `pretrained_backbone=False` uses a random backbone (tests only: the distance is then not LPIPS)."""
+def lpips_backbone_file(net: str) -> Path:
+    """Where torchvision looks for the backbone weights LPIPS(net) needs (the torch hub cache)."""
+    if net not in LPIPS_BACKBONES:
+        raise ValueError(f"unknown LPIPS network {net!r}; choose one of {', '.join(LPIPS_BACKBONES)}")
+    return Path(torch.hub.get_dir()) / "checkpoints" / LPIPS_BACKBONES[net]
+
+
+def load_lpips(pretrained_backbone: bool = True, net: str = "alex") -> nn.Module:
+    """LPIPS(net), frozen: "alex" (ours) or "vgg" (S3Diff's). The linear calibration ships with the `lpips`
+    package; the backbone comes from the torch hub cache (FileNotFoundError naming the file when absent,
+    never a download). `pretrained_backbone=False` uses a random backbone (tests only: not LPIPS then)."""
     import lpips
 
-    if pretrained_backbone and not alexnet_cache_file().is_file():
-        raise FileNotFoundError(f"LPIPS needs torchvision's AlexNet weights at {alexnet_cache_file()} "
-                                f"(copy {ALEXNET_WEIGHTS} into the torch hub cache's checkpoints/ folder)")
+    file = lpips_backbone_file(net)
+    if pretrained_backbone and not file.is_file():
+        raise FileNotFoundError(f"LPIPS({net}) needs torchvision's weights at {file} "
+                                f"(copy {file.name} into the torch hub cache's checkpoints/ folder)")
     with warnings.catch_warnings():  # lpips still calls torchvision's deprecated `pretrained=` argument
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
-        model = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
+        model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
     return model.eval().requires_grad_(False)
 
 
@@ -102,7 +116,9 @@ class RestorationLoss(nn.Module):
             if discriminator is None:
                 raise ValueError("the GAN term needs a discriminator")
             discriminator.requires_grad_(False)  # the generator's step must not write D's gradients
-            adversarial = generator_adversarial_loss(discriminator(prediction))
+            own = own_losses(discriminator)
+            logits = discriminator(prediction)
+            adversarial = own.generator_loss(logits) if own else generator_adversarial_loss(logits)
             discriminator.requires_grad_(True)
             total = total + self.weights.gan * adversarial
             parts["gan"] = adversarial.item()
@@ -112,4 +128,13 @@ class RestorationLoss(nn.Module):
     @staticmethod
     def discriminator_loss(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The discriminator's loss; `fake` is detached here."""
-        return discriminator_adversarial_loss(discriminator(real), discriminator(fake.detach()))
+        own = own_losses(discriminator)
+        loss = own.discriminator_loss if own else discriminator_adversarial_loss
+        return loss(discriminator(real), discriminator(fake.detach()))
+
+
+def own_losses(discriminator: nn.Module) -> nn.Module | None:
+    """The discriminator itself when it defines its GAN loss (the vision-aided one: multi-level hinge);
+    looks through a DDP wrapper."""
+    inner = getattr(discriminator, "module", discriminator)
+    return inner if hasattr(inner, "generator_loss") and hasattr(inner, "discriminator_loss") else None

@@ -31,7 +31,7 @@ from training.models.weights_files import load_prefixed_weights, weights_file
 SIMULATOR_BACKBONES = ("small", "s3diff", "jpeg-proxy", "hyperprior")
 UNTRAINED_SIMULATORS = ("jpeg-proxy",)  # built as they are: no weights file
 GENERATOR_BACKBONES = ("rrdbnet", "s3diff")
-DISCRIMINATORS = ("patch", "unet")
+DISCRIMINATORS = ("patch", "unet", "vision-aided-dino")
 GENERATOR_PREFIX = "generator."
 POST_PREFIX = "post."
 
@@ -181,7 +181,10 @@ def build_generator(spec: GeneratorSpec) -> nn.Module:
             raise ValueError(f"the s3diff generator works at scale 1 (LQ upsampled to the output), not {spec.scale}")
         if spec.pretrained is None:
             raise ValueError("the s3diff generator needs `pretrained`: a folder holding stabilityai/sd-turbo")
-        from training.models.s3diff.build_s3diff import load_init_weights, s3diff_generator
+        from training.models.s3diff.build_s3diff import (
+            load_init_weights,
+            s3diff_generator,
+        )
 
         generator = s3diff_generator(spec.pretrained, spec.s3diff)
         if not spec.embed:
@@ -221,6 +224,10 @@ def build_discriminator(name: str, channels: int = 64) -> nn.Module:
         return PatchDiscriminator(channels)
     if name == "unet":
         return UNetDiscriminatorSN(num_feat=channels)
+    if name == "vision-aided-dino":  # S3Diff's: frozen DINO ViT-B/16 (torch hub cache) + trained heads, hinge loss
+        from training.models.vision_aided import VisionAidedDiscriminator
+
+        return VisionAidedDiscriminator()
     raise ValueError(f"unknown discriminator {name!r}; choose one of {', '.join(DISCRIMINATORS)}")
 
 
