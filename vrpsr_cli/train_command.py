@@ -56,8 +56,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def train_config(args: argparse.Namespace, **defaults):
     """TrainConfig: `defaults`, then --config (JSON), then the flags that were given."""
     from training.loop import TrainConfig
+    from training.presets import resolve_global_batch
 
     fields = {**defaults, **(json.loads(args.config.read_text()) if args.config else {})}
+    fields = resolve_global_batch(fields, args.batch_size)  # configs/paper/*.json give global_batch_size
     overrides = {"output_dir": args.output_dir, "max_steps": args.steps, "target": args.target, "learning_rate": args.lr,
                  "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
                  "gradient_checkpointing": args.gradient_checkpointing or None,
