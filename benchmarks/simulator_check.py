@@ -9,6 +9,7 @@ PSNR (RGB) and MS-SSIM, per codec and bpp bucket. Then the direction check: only
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -17,24 +18,19 @@ import cv2
 import numpy as np
 import torch
 from pytorch_msssim import ms_ssim
-from safetensors.torch import load_file
 
 from codec_bindings import encode, psnr
 from pipeline.crop import center_crop_resized
 from pipeline.decode_image import decode_image
-from training.condition import condition_vector
-from training.models.small_simulator import SmallSimulator
+from training.inference import SimulatedCodec, load_simulator_checkpoint
 from vrpsr_cli.arguments import int_list
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 BUCKETS = ((0.0, 0.15), (0.15, 0.3), (0.3, 0.6), (0.6, 9.9))
 
 
-def simulate(model: torch.nn.Module, clean: np.ndarray, codec: str, bpp: float) -> np.ndarray:
-    image = torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 127.5 - 1
-    with torch.no_grad():
-        output = model(image, condition_vector(codec, bpp)[None])
-    return ((output[0].permute(1, 2, 0).clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
+def simulate(model: SimulatedCodec, clean: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+    return model(clean, codec, bpp)
 
 
 def jpeg_at_rate(clean: np.ndarray, bpp: float) -> tuple[np.ndarray, float]:
@@ -49,7 +45,7 @@ def jpeg_at_rate(clean: np.ndarray, bpp: float) -> tuple[np.ndarray, float]:
 
 
 def msssim(a: np.ndarray, b: np.ndarray) -> float:
-    to_tensor = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].float()  # noqa: E731
+    to_tensor = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].float()
     return float(ms_ssim(to_tensor(a), to_tensor(b), data_range=255))
 
 
@@ -58,10 +54,12 @@ def sharpness(image: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_32F).var())
 
 
-def load_model(checkpoint: Path, channels: tuple[int, ...]) -> torch.nn.Module:
-    model = SmallSimulator(channels)
-    model.load_state_dict(load_file(str(checkpoint / "model.safetensors")))
-    return model.eval()
+def load_model(checkpoint: Path) -> SimulatedCodec:
+    """Any bpp-conditioned stage-1 checkpoint (its architecture from config.json), or jpeg-proxy."""
+    model = load_simulator_checkpoint(str(checkpoint))
+    if model.condition_input != "bpp":
+        raise ValueError(f"{checkpoint}: a QP-conditioned simulator; use vrpsr eval simulator for it")
+    return model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,10 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--qps", type=int_list, default=(26, 30, 34, 38, 42, 46))
     parser.add_argument("--codecs", default="x264,x265,vvenc")
-    parser.add_argument("--channels", type=int_list, default=(32, 64, 128), help="the small simulator's widths (as trained)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    model = load_model(args.checkpoint, tuple(args.channels))
+    model = load_model(args.checkpoint)
     paths = sorted(args.kodak.glob("*.png"))[: args.images]
     rows = defaultdict(lambda: defaultdict(list))  # (codec, bucket) -> metric -> values
     for path in paths:
@@ -103,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     direction_check(model, paths, args.size, args.codecs.split(","))
 
 
-def direction_check(model: torch.nn.Module, paths: list[Path], size: int, codecs: list[str]) -> None:
+def direction_check(model: SimulatedCodec, paths: list[Path], size: int, codecs: list[str]) -> None:
     """Change only c: lower bpp should give a blurrier output, further from the input."""
     rates = (0.05, 0.1, 0.2, 0.4, 0.8)
     print("direction check (mean over images): bpp -> PSNR(output, input) / Laplacian variance")
@@ -116,12 +113,12 @@ def direction_check(model: torch.nn.Module, paths: list[Path], size: int, codecs
                 by_rate[rate].append((psnr(clean, output), sharpness(output)))
         cells = [f"{rate}: {statistics.mean(p for p, _ in v):.2f} dB / {statistics.mean(s for _, s in v):.0f}" for rate, v in by_rate.items()]
         psnrs = [statistics.mean(p for p, _ in by_rate[rate]) for rate in rates]
-        monotone = all(a < b for a, b in zip(psnrs, psnrs[1:]))
+        monotone = all(a < b for a, b in itertools.pairwise(psnrs))
         print(f"  {codec}: " + " | ".join(cells) + f"  -> PSNR rises with bpp: {monotone}")
     clean, _ = center_crop_resized(decode_image(paths[0].read_bytes(), paths[0].name), size)
     outputs = {codec: simulate(model, clean, codec, 0.2).astype(np.int16) for codec in codecs}
     print("  codec swap at 0.2 bpp, mean |difference|: " + ", ".join(
-        f"{a} vs {b} {np.abs(outputs[a] - outputs[b]).mean():.2f}" for a, b in zip(codecs, codecs[1:])))
+        f"{a} vs {b} {np.abs(outputs[a] - outputs[b]).mean():.2f}" for a, b in itertools.pairwise(codecs)))
 
 
 if __name__ == "__main__":

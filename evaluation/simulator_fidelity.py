@@ -12,6 +12,7 @@ training (the CLI registers the trained loaders and the JPEG proxy).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -66,7 +67,7 @@ def bpp_bucket(bpp: float, edges: Sequence[float]) -> str:
     """'<0.1', '0.1-0.2', ..., '>=0.8' for edges (0.1, 0.2, 0.4, 0.8)."""
     if bpp < edges[0]:
         return f"<{edges[0]:g}"
-    for low, high in zip(edges, edges[1:]):
+    for low, high in itertools.pairwise(edges):
         if bpp < high:
             return f"{low:g}-{high:g}"
     return f">={edges[-1]:g}"

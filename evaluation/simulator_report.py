@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from evaluation.metrics import METRICS  # noqa: E402
-from evaluation.report import _csv, _safe, _write  # noqa: E402
-from evaluation.simulator_fidelity import FidelityResult  # noqa: E402
+from evaluation.metrics import METRICS
+from evaluation.report import _csv, _safe, _write
+from evaluation.simulator_fidelity import FidelityResult
 
 MARKERS = "osD^vP*X"
 
@@ -26,15 +26,15 @@ def fidelity_markdown(result: FidelityResult) -> str:
     """Table 3: fidelity of each simulator to the real codec per codec and bpp bucket; Table 4: r²."""
     columns = [*result.metrics, *(["fid"] if any("fid" in s for s in result.summary) else [])]
     arrows = {m: "↑" if METRICS[m].higher_is_better else "↓" for m in columns}
-    lines = ["## Simulator vs real codec (Table 3 layout: the simulator's output measured against the real "
-             "codec's output at the same condition)", "",
+    lines = [("## Simulator vs real codec (Table 3 layout: the simulator's output measured against the real "
+              "codec's output at the same condition)"), "",
              "| simulator | codec | bpp | n | " + " | ".join(f"{METRICS[m].label} {arrows[m]}" for m in columns) + " |",
              "|---|---|---|---|" + "---|" * len(columns)]
     for entry in result.summary:
         cells = [_cell(entry.get(m), METRICS[m].precision) for m in columns]
         lines.append(f"| {entry['simulator']} | {entry['codec']} | {entry['bucket']} | {entry['n']} | " + " | ".join(cells) + " |")
-    lines += ["", "## r² of simulator vs real-codec metrics (Table 4 layout: each metric against the clean "
-              "picture, simulator output vs real output)", "",
+    lines += ["", ("## r² of simulator vs real-codec metrics (Table 4 layout: each metric against the clean "
+                   "picture, simulator output vs real output)"), "",
               "| simulator | " + " | ".join(f"{METRICS[m].label} (conditions / images)" for m in result.metrics) + " |",
               "|---|" + "---|" * len(result.metrics)]
     for simulator in result.simulators:
@@ -42,10 +42,11 @@ def fidelity_markdown(result: FidelityResult) -> str:
         lines.append(f"| {simulator} | " + " | ".join(f"{_cell(c['r2_conditions'], 3)} / {_cell(c['r2_images'], 3)}"
                                                       for c in cells) + " |")
     config = result.config
-    lines += ["", f"{len({r['image'] for r in result.rows})} pictures ({config.size}x{config.size} centre crops of "
-              f"{config.data}), codecs {', '.join(config.codecs)}, QPs {', '.join(map(str, config.qps))}; "
-              f"bpp buckets by the real codec's rate; FID over each bucket's pictures (few pictures: indicative only); "
-              f"r² over the (codec, QP) means and over single pictures. {result.seconds:.0f} s."]
+    pictures = len({r["image"] for r in result.rows})
+    lines += ["", (f"{pictures} pictures ({config.size}x{config.size} centre crops of {config.data}), codecs "
+                   f"{', '.join(config.codecs)}, QPs {', '.join(map(str, config.qps))}; bpp buckets by the real codec's "
+                   f"rate; FID over each bucket's pictures (few pictures: indicative only); r² over the (codec, QP) "
+                   f"means and over single pictures. {result.seconds:.0f} s.")]
     return "\n".join(lines) + "\n"
 
 

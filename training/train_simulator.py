@@ -16,13 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from accelerate.utils import set_seed
 import torch
+from accelerate.utils import set_seed
 from torch import nn
 
 from training.condition import condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
-from training.models.build import UNTRAINED_SIMULATORS, SimulatorArchitecture, build_simulator
+from training.models.build import (
+    UNTRAINED_SIMULATORS,
+    SimulatorArchitecture,
+    build_simulator,
+)
 from training.models.hyperprior import rate_terms
 
 

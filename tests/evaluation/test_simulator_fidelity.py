@@ -11,7 +11,12 @@ import pytest
 from evaluation.metrics import PIXEL_METRICS, MetricSuite
 from evaluation.models import Identity
 from evaluation.r_squared import r_squared
-from evaluation.simulator_fidelity import FidelityConfig, bpp_bucket, held_out_pictures, simulator_fidelity
+from evaluation.simulator_fidelity import (
+    FidelityConfig,
+    bpp_bucket,
+    held_out_pictures,
+    simulator_fidelity,
+)
 from tests.dataset_builder import build_dataset
 from tests.evaluation.plugins import fake_simulator
 from tests.training.simulator_batches import qp_batches

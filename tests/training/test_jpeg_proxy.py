@@ -9,16 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.training.sr_batches import sr_batches, tiny_generator
 from training.inference import load_simulator_checkpoint, simulator_spec_of
+from training.loop import TrainConfig
 from training.models.build import load_simulator
 from training.models.jpeg_proxy import JpegProxy
 from training.train_sr import SRTrainConfig, build_sr_system
-from training.loop import TrainConfig
-from tests.training.sr_batches import sr_batches, tiny_generator
 
 
 def _photo(photo_dir: Path, size: int = 128) -> np.ndarray:
-    picture = np.asarray(Image.open(sorted(photo_dir.glob("*.png"))[0]).convert("RGB"))
+    picture = np.asarray(Image.open(min(photo_dir.glob("*.png"))).convert("RGB"))
     return np.ascontiguousarray(picture[100:100 + size, 200:200 + size])
 
 
