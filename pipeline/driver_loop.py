@@ -66,7 +66,7 @@ class BoundedLoop(Generic[Info]):
             return
         try:
             results = ray.get(ready)
-        except Exception:  # one of them failed: take them one by one
+        except ray.exceptions.RayError:  # one of them failed: take them one by one
             results = None
         for position, ref in enumerate(ready):
             info = pending.pop(ref)
@@ -75,7 +75,7 @@ class BoundedLoop(Generic[Info]):
                 continue
             try:
                 result = ray.get(ref)
-            except Exception as error:  # the task failed after its retries (or its input did)
+            except ray.exceptions.RayError as error:  # the task failed after its retries (or its input did)
                 self.on_finished(info, None, error)
             else:
                 self.on_finished(info, result, None)

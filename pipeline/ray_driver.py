@@ -18,7 +18,7 @@ from pipeline.summary import FactorySummary
 from shards.layout import BASE_GROUP
 from shards.storage import Storage
 
-__all__ = ["FactorySummary", "RunPlan", "TASK_RETRIES", "prepare_run", "run_factory", "stream_plan"]
+__all__ = ["TASK_RETRIES", "FactorySummary", "RunPlan", "prepare_run", "run_factory", "stream_plan"]
 
 
 def run_factory(config: FactoryConfig, storage_options: dict | None = None, address: str | None = None,

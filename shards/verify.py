@@ -31,8 +31,8 @@ from shards.layout import (
 )  # fmt: skip
 from shards.manifest import read_group, read_table
 from shards.storage import Storage
-from shards.task_failures import read_task_failures
 from shards.tar_format import Sample, read_tar
+from shards.task_failures import read_task_failures
 
 PSNR_TOLERANCE_DB = 1e-4  # the factory records PSNR rounded to 6 decimals
 MAX_PROBLEMS_SHOWN = 50
@@ -118,7 +118,7 @@ def verify_shard(root: str, storage_options: dict | None, index: int, codecs: li
             continue
         shard = storage.url(shard_path(codec, index))
         if [key for key, _ in tables[codec]] != [key for key, _ in tables[BASE_GROUP]]:
-            report.problems.append(Problem(shard, f"does not hold the keys of the base shard in the same order"))
+            report.problems.append(Problem(shard, "does not hold the keys of the base shard in the same order"))
             continue
         rows = _manifest_rows(storage, codec, index, report)
         for key, members in tables[codec]:

@@ -29,7 +29,7 @@ print("TRAINING MODULES", loaded)
 
 def test_generate_and_shards_commands_never_import_the_training_stack(tmp_path):
     completed = subprocess.run([sys.executable, "-c", SCRIPT.format(stack=set(TRAINING_STACK)), str(tmp_path / "out")], cwd=REPO,
-                               capture_output=True, text=True, timeout=300)  # fmt: skip
+                               capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "EXIT CODES [0, 0, 0]" in completed.stdout, completed.stdout[-3000:]
     assert "TRAINING MODULES []" in completed.stdout, completed.stdout[-3000:]

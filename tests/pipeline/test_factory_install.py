@@ -4,10 +4,10 @@ hold no torch stack (the `train` extra does)."""
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import metadata
 
 import pytest
+import tomllib
 import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
 

@@ -73,7 +73,7 @@ def one_node_reference(s3):
     command = [sys.executable, "-m", "vrpsr_cli.main", "generate", config.source, config.out, "--size", str(SIZE), "--qps", "30,40",
                "--shard-size", str(SHARD_SIZE), "--codecs", ",".join(CODECS), "--workers", "1", "--no-progress",
                "--s3-endpoint", server.endpoint_url]  # fmt: skip
-    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
     hashes = _hashes(fs, f"{server.bucket}/multinode/one-node")
     assert len(hashes) == IMAGES // SHARD_SIZE * (2 * len(GROUPS) + 1)  # tars + manifests per group, base failure tables
