@@ -1,11 +1,13 @@
 """What a rerun skips, decided by one listing of `_done/` (on S3: one paginated LIST, 1,000 keys a call).
 
-No marker is read: a group's markers were all written under the config hash that dataset.json records
-for that group (a run that changes a group's hash is refused while any marker of the group exists, and
-dataset.json is written before any task runs), so listing names is enough.
+A group's markers were all written under the config hash that dataset.json records for that group (a
+run that changes a group's hash is refused while any marker of the group exists, and dataset.json is
+written before any task runs), so listing names is enough; one marker per group is read as a check
+(datasets from before this rule, or a hand-edited dataset.json): at most one GET per group.
 """
 from __future__ import annotations
 
+import json
 import re
 
 from shards.errors import ShardError
@@ -35,4 +37,19 @@ def refuse_changed_groups(storage: Storage, recorded_groups: dict, hashes: dict[
             raise ShardError(
                 f"{storage.url(DATASET_FILE)}: group {group} was made with config {recorded}, this run's is {config_hash} "
                 "(seed, size, crop, degradation, grid, preset, encoder or the input listing changed): write to a new OUT"
+            )
+
+
+def refuse_stale_markers(storage: Storage, hashes: dict[str, str], done: frozenset[tuple[str, int]]) -> None:
+    """Read the first marker of each group of this run and refuse one made under another config hash."""
+    for group, config_hash in hashes.items():
+        indices = sorted(index for marker_group, index in done if marker_group == group)
+        if not indices:
+            continue
+        marker = done_path(group, indices[0])
+        recorded = json.loads(storage.read_bytes(marker)).get("config_hash")
+        if recorded != config_hash:
+            raise ShardError(
+                f"{storage.url(marker)} was made with config {recorded}, this run's is {config_hash}: "
+                "write to a new OUT (a dataset's config cannot change under it)"
             )

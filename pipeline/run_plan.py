@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.config import FactoryConfig, base_config_hash, codec_config_hash
-from pipeline.resume import list_done, refuse_changed_groups
-from pipeline.sources import SourceItem, list_source
+from pipeline.resume import list_done, refuse_changed_groups, refuse_stale_markers
+from pipeline.sources import SourceItem, iter_source
 from pipeline.versions import group_versions
 from shards.dataset_info import read_dataset_info, write_dataset_info
 from shards.errors import ShardError
@@ -28,9 +28,9 @@ class RunPlan:
     num_inputs: int
 
 
-def source_items(source: str, storage_options: dict | None) -> Iterator[SourceItem]:
-    # TODO(lead): switch to pipeline.sources.iter_source once issue 17 lands (streams the listing).
-    return iter(list_source(source, storage_options))
+def source_items(config: FactoryConfig, storage_options: dict | None) -> Iterator[SourceItem]:
+    """The source's inputs, streamed in listing order (the plan keeps them once, grouped in shards)."""
+    return iter_source(config.source, storage_options, image_column=config.image_column, label_column=config.label_column)
 
 
 def stream_plan(items: Iterable[SourceItem], shard_size: int) -> tuple[list[tuple[SourceItem, ...]], str, int]:
@@ -54,7 +54,7 @@ def stream_plan(items: Iterable[SourceItem], shard_size: int) -> tuple[list[tupl
 def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> RunPlan:
     """List the source, plan the shards, hash each group's config, list _done/ once and record dataset.json."""
     storage = Storage(config.out, storage_options)
-    shards, digest, num_inputs = stream_plan(source_items(config.source, storage_options), config.shard_size)
+    shards, digest, num_inputs = stream_plan(source_items(config, storage_options), config.shard_size)
     base_hash = base_config_hash(config, digest)
     mine = {BASE_GROUP: group_versions(BASE_GROUP), **{codec: group_versions(codec) for codec in config.codecs}}
     hashes = {BASE_GROUP: base_hash, **{codec: codec_config_hash(config, base_hash, codec, mine[codec]["encoder"]) for codec in config.codecs}}
@@ -70,6 +70,7 @@ def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> R
             f"{base_hash} (seed, size, crop, degradation or the input listing changed): write to a new OUT"
         )
     refuse_changed_groups(storage, info["groups"], hashes, done)
+    refuse_stale_markers(storage, hashes, done)
     versions = _record_dataset(storage, info, config, hashes, mine, len(shards), num_inputs)
     return RunPlan(shards, hashes, versions, done, num_inputs)
 

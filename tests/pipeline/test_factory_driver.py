@@ -11,7 +11,7 @@ import ray
 from pipeline.config import FactoryConfig, listing_digest
 from pipeline.driver_loop import BoundedLoop
 from pipeline.ray_tasks import WORKER_OVERHEAD_BYTES, base_task_memory, codec_task_memory
-from pipeline.resume import list_done, refuse_changed_groups
+from pipeline.resume import list_done, refuse_changed_groups, refuse_stale_markers
 from pipeline.run_plan import stream_plan
 from pipeline.sources import SourceItem
 from shards.errors import ShardError
@@ -95,3 +95,13 @@ def test_memory_requests_grow_with_picture_size_and_grid(tmp_path):
     with_lq = FactoryConfig(source="sample", out=str(tmp_path), size=512, shard_size=64, lq_grid=True)
     assert codec_task_memory(with_lq) - WORKER_OVERHEAD_BYTES == 2 * (codec_task_memory(large) - WORKER_OVERHEAD_BYTES)
     json.dumps({"memory": codec_task_memory(large)})  # an int Ray accepts
+
+
+def test_a_marker_made_under_another_config_is_refused(tmp_path):
+    storage = Storage(str(tmp_path))
+    storage.write_bytes(done_path("x264", 3), b'{"config_hash": "h1"}')
+    storage.write_bytes(done_path("x264", 7), b'{"config_hash": "h1"}')
+    done = list_done(storage)
+    refuse_stale_markers(storage, {"base": "b", "x264": "h1"}, done)  # base has no markers: nothing to read
+    with pytest.raises(ShardError, match=r"x264-000003.json was made with config h1, this run's is h2"):
+        refuse_stale_markers(storage, {"x264": "h2"}, done)

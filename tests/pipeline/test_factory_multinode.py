@@ -123,8 +123,8 @@ def test_a_node_killed_mid_job_still_completes_every_sample_once(s3, one_node_re
             watcher.invalidate_cache()
             done = len(watcher.ls(f"{root}/_done")) if watcher.exists(f"{root}/_done") else 0
             if done >= 4:
+                head_cluster.remove_node(worker, allow_graceful=False)  # kills its raylet and workers, checks none is left
                 markers_at_kill.append(done)
-                head_cluster.remove_node(worker, allow_graceful=False)
                 return
             time.sleep(0.1)
 
@@ -133,7 +133,6 @@ def test_a_node_killed_mid_job_still_completes_every_sample_once(s3, one_node_re
     summary = run_factory(_config(server, "killed-node"), server.storage_options, progress=False)
     killer.join()
     assert markers_at_kill and markers_at_kill[0] < TASKS, "the worker node should have died mid-job"
-    assert len([node for node in ray.nodes() if node["Alive"]]) == 1
     assert summary.ran_tasks == TASKS and not summary.failed_tasks, summary.render()
     assert _hashes(fs, root) == one_node_reference
     keys = [key for index in range(IMAGES // SHARD_SIZE)
