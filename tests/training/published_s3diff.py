@@ -112,8 +112,14 @@ class PublishedS3Diff(nn.Module):
         for name, module in self.unet.named_modules():
             if name in self.unet_lora_layers:
                 split = name.split(".")
-                index = {"down_blocks": lambda: int(split[1]), "mid_block": lambda: 4,
-                         "up_blocks": lambda: int(split[1]) + 5}.get(split[0], lambda: -1)()
+                if split[0] == "down_blocks":
+                    index = int(split[1])
+                elif split[0] == "mid_block":
+                    index = 4
+                elif split[0] == "up_blocks":
+                    index = int(split[1]) + 5
+                else:
+                    index = -1
                 module.de_mod = unet_embeds[:, index].reshape(-1, self.rank_unet, self.rank_unet)
         blocks = [m for m in self.unet.modules() if isinstance(m, ResnetBlock2D)] if self.meta else []
         if meta_vec is not None:

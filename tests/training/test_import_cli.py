@@ -12,12 +12,14 @@ import torch
 from safetensors.torch import load_file
 
 from tests.training.published_s3diff import PublishedS3Diff
+from tests.training.sr_batches import sr_batches
 from tests.training.test_import_s3diff import _parts
 from training.inference import load_post_checkpoint, load_simulator_checkpoint, load_sr_checkpoint
 from training.loop import TrainConfig
-from training.models.build import SimulatorArchitecture
+from training.models.build import GeneratorSpec, SimulatorArchitecture
 from training.models.s3diff.de_net import DEResNet
 from training.train_simulator import SimulatorTrainConfig, train_simulator
+from training.train_sr import SRTrainConfig, train_sr
 from vrpsr_cli.import_command import KIND_NAMES
 from vrpsr_cli.main import main
 
@@ -61,6 +63,25 @@ def test_imported_checkpoints_load_in_eval_and_train(published_files: dict, tmp_
     assert torch.equal(trained["degradation.fourier_basis"], started["generator.degradation.fourier_basis"])
     assert not torch.equal(trained["unet.conv_in.weight"], started["generator.unet.conv_in.weight"])  # it trained
     assert json.loads((result.checkpoint / "config.json").read_text())["init_from"] == str(s3diff)
+
+
+def test_sr_fine_tuned_from_an_imported_model_loads_in_eval_with_its_ema(published_files: dict, tmp_path: Path,
+                                                                         photo_dir: Path) -> None:
+    imported = _import("vrpsr_s3diff", published_files["vrpsr"], tmp_path / "sr", published_files)
+    record = json.loads((imported / "config.json").read_text())["generator"]
+    spec = GeneratorSpec(backbone="s3diff", scale=1, pretrained=published_files["sd"], init_weights=str(imported),
+                         s3diff=record["s3diff"])
+    config = SRTrainConfig(TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, target="mse", ema_decay=0.5,
+                                       progress_bar=False), spec, supervision="clean")
+    result = train_sr(config, sr_batches(photo_dir, crops=2, batch_size=2, upsample_lq=True))
+    saved = load_file(str(result.checkpoint / "model.safetensors"))
+    assert torch.equal(saved["generator.degradation_estimator.conv_first.0.weight"],  # frozen parts travel along
+                       load_file(str(imported / "model.safetensors"))["generator.degradation_estimator.conv_first.0.weight"])
+    picture = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    for use_ema in (False, True):
+        resolver = load_sr_checkpoint(str(result.checkpoint), use_ema=use_ema)
+        assert resolver.generator.settings.condition_units == "official-kB"
+        assert resolver(picture, "x264", 0.3).shape == (32, 32, 3)
 
 
 def test_cli_refuses_pickled_code_and_names_the_file(tmp_path: Path, capsys) -> None:

@@ -6,7 +6,13 @@ import torch
 from torch import nn
 
 from training.condition import condition_vector
-from training.models.s3diff.lora import DegradationLoRA, is_unet_target, is_vae_target, unet_block_index, vae_block_index
+from training.models.s3diff.lora import (
+    DegradationLoRA,
+    is_unet_target,
+    is_vae_target,
+    unet_block_index,
+    vae_block_index,
+)
 from training.models.s3diff.settings import S3DiffSettings
 from training.models.simulator import CodecSimulator
 from training.models.sr_s3diff import S3DiffSR

@@ -6,7 +6,8 @@ from pathlib import Path
 from torch import nn
 
 from training.checkpoint_import.common import PublishedFileError, load_into, read_tensors_only
-from training.checkpoint_import.de_net import PREFIX as DE_NET_PREFIX, read_de_net
+from training.checkpoint_import.de_net import PREFIX as DE_NET_PREFIX
+from training.checkpoint_import.de_net import read_de_net
 from training.checkpoint_import.s3diff_layout import check_architecture, map_published
 from training.models.s3diff.settings import S3DiffSettings
 

@@ -28,29 +28,24 @@ from training.models.pretrained import resolve_pretrained
 from training.models.s3diff.condition_path import build_condition_path
 from training.models.s3diff.de_net import DEResNet
 from training.models.s3diff.guidance import DegradationGuidance
-from training.models.s3diff.lora import (
-    inject_lora,
-    is_unet_target,
-    is_vae_target,
-    unet_block_index,
-    vae_block_index,
-)
+from training.models.s3diff.lora import inject_lora, is_unet_target, is_vae_target, unet_block_index, vae_block_index
 from training.models.s3diff.settings import S3DiffSettings
 from training.trainable import load_trainable_state_dict, trainable_state_dict
 
 SimulatorSettings = S3DiffSettings  # the name earlier code imports
-FROZEN_SAVED = ("degradation.fourier_basis", "degradation_estimator.")  # saved although not trained
 __all__ = ["CodecSimulator", "SimulatorSettings", "predict_x0", "resolve_pretrained"]
 
 
 class CodecSimulator(nn.Module):
     """f_theta(image in [-1, 1], condition B x 4 [one-hot, true bpp], prompts) -> output in [-1, 1]."""
 
+    saved_frozen = ("degradation.fourier_basis", "degradation_estimator.")  # in checkpoints, though not trained
+
     def __init__(self, vae: AutoencoderKL, unet: UNet2DConditionModel, text_encoder: CLIPTextModel,
-                 tokenizer: CLIPTokenizer, scheduler: DDPMScheduler, settings: S3DiffSettings = S3DiffSettings(),
+                 tokenizer: CLIPTokenizer, scheduler: DDPMScheduler, settings: S3DiffSettings | None = None,
                  degradation_estimator: nn.Module | None = None):
         super().__init__()
-        self.settings = settings
+        self.settings = settings = settings or S3DiffSettings()
         self.vae, self.unet, self.text_encoder, self.tokenizer = vae, unet, text_encoder, tokenizer
         self.requires_grad_(False)
         self.unet_lora = inject_lora(unet, is_unet_target, settings.unet_lora_rank, settings.lora_alpha)
@@ -75,7 +70,7 @@ class CodecSimulator(nn.Module):
         self.text_encoder.eval()
 
     @classmethod
-    def from_pretrained(cls, path_or_repo: str | Path, settings: S3DiffSettings = S3DiffSettings()) -> CodecSimulator:
+    def from_pretrained(cls, path_or_repo: str | Path, settings: S3DiffSettings | None = None) -> CodecSimulator:
         """SD-Turbo's parts from a local folder (or the hub cache); FileNotFoundError when absent. The
         S3Diff weights (LoRA, MLPs, DEResNet) come from a checkpoint loaded afterwards (import-checkpoint)."""
         path = resolve_pretrained(path_or_repo)
@@ -88,7 +83,7 @@ class CodecSimulator(nn.Module):
     @classmethod
     def from_configs(cls, vae_config: dict, unet_config: dict, text_config: CLIPTextConfig, tokenizer: CLIPTokenizer,
                      scheduler_config: dict | None = None,
-                     settings: S3DiffSettings = S3DiffSettings()) -> CodecSimulator:
+                     settings: S3DiffSettings | None = None) -> CodecSimulator:
         """Randomly initialised parts from explicit configs (tests, tiny experiments)."""
         return cls(AutoencoderKL.from_config(vae_config), UNet2DConditionModel.from_config(unet_config),
                    CLIPTextModel(text_config), tokenizer, DDPMScheduler.from_config(scheduler_config or {}), settings)
@@ -119,8 +114,9 @@ class CodecSimulator(nn.Module):
         return torch.cat([condition[:, :3], value[:, None]], dim=1)
 
     def prompts_for(self, condition: torch.Tensor, given: list[str] | None) -> list[str]:
-        """The recorded template filled from c (in model units), or the caller's prompts ("given")."""
-        if self.settings.prompt_source == "given" and given is not None:
+        """The recorded template filled from c (in model units), or the caller's prompts with prompt_source
+        "given". Empty prompts are always kept: they are the no-prompt ablation (Table 3 (c)), not a format."""
+        if given is not None and (self.settings.prompt_source == "given" or not any(given)):
             return list(given)
         return templated_prompts(self.settings.prompt_template, self.settings.codec_names, condition[:, :3],
                                  condition[:, 3])
@@ -163,21 +159,12 @@ class CodecSimulator(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """What training changes (LoRA, conv_in, MLPs, block embeddings, condition MLPs) plus the frozen
-        non-SD-Turbo parts (DEResNet, Fourier basis), keyed by name."""
-        state = trainable_state_dict(self)
-        state.update({name: tensor.detach().contiguous() for name, tensor in self.state_dict().items()
-                      if name.startswith(FROZEN_SAVED)})
-        return state
+        non-SD-Turbo parts declared in ``saved_frozen`` (DEResNet, Fourier basis), keyed by name."""
+        return trainable_state_dict(self)
 
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Load a `trainable_state_dict`; the key sets must match exactly."""
-        frozen = {name: value for name, value in state.items() if name.startswith(FROZEN_SAVED)}
-        expected = {name for name in self.state_dict() if name.startswith(FROZEN_SAVED)}
-        if set(frozen) != expected:
-            missing, unexpected = sorted(expected - set(frozen)), sorted(set(frozen) - expected)
-            raise KeyError(f"S3Diff frozen weights do not match: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        load_trainable_state_dict(self, {n: v for n, v in state.items() if n not in frozen})
-        self.load_state_dict(frozen, strict=False)
+        load_trainable_state_dict(self, state)
 
     def save_trainable(self, path: str | Path) -> None:
         save_file(self.trainable_state_dict(), str(path))
