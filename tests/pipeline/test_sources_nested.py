@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tarfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import s3fs
 
+from benchmarks.source_listing import make_nested_tar
 from pipeline.errors import SourceError
 from pipeline.sources import iter_source, list_source, read_bytes
 from tests.pipeline.source_archives import (
@@ -91,6 +93,19 @@ def test_nested_tar_on_s3(s3_server, tmp_path: Path) -> None:
     items = list_source(uri, storage_options=s3_server.storage_options)
     assert [item.key_hint for item in items] == SORTED_KEYS and {item.uri for item in items} == {uri}
     assert [read_bytes(item, s3_server.storage_options) for item in items] == [IMAGES[key] for key in SORTED_KEYS]
+
+
+def test_listing_on_s3_reads_blocks_not_images(s3_server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """4000 members in 40 class tars (~4 MiB): listed in a few 1 MiB block reads, not one request per image."""
+    make_nested_tar(tmp_path / "big.tar", classes=40, per_class=100)
+    fs = s3fs.S3FileSystem(**s3_server.storage_options)
+    fs.put_file(str(tmp_path / "big.tar"), f"{s3_server.bucket}/nested/big.tar")
+    options = {**s3_server.storage_options, "default_block_size": 2**20}
+    with caplog.at_level(logging.DEBUG, logger="s3fs"):
+        count = sum(1 for _ in iter_source(f"s3://{s3_server.bucket}/nested/big.tar", options))
+    fetches = [record for record in caplog.records if record.getMessage().startswith("Fetch:")]
+    blocks = -(-(tmp_path / "big.tar").stat().st_size // 2**20)
+    assert count == 4000 and 0 < len(fetches) <= 4 * blocks, (len(fetches), blocks)  # measured: 11 reads, 5 blocks
 
 
 def test_nested_tar_makes_the_same_shards_as_class_folders(tmp_path: Path) -> None:
