@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from vrpsr_cli.arguments import int_list, name_list, storage_options
@@ -23,6 +24,8 @@ def add_parser(subparsers) -> None:
     simulator.add_argument("--rate-loss-weight", type=float, default=1.0, help="weight of the rate head / hyperprior rate term")
     simulator.add_argument("--hyperprior-channels", type=int_list, default=(128, 192), help="N,M of the hyperprior")
     simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
+    simulator.add_argument("--s3diff-settings", default=None,
+                           help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (s3diff backbone)")
     simulator.add_argument("--init-from", default=None,
                            help="start from a checkpoint's weights (ours, or imported: vrpsr import-checkpoint s3diff ...)")
     simulator.add_argument("--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels")
@@ -95,10 +98,7 @@ def run_simulator(args: argparse.Namespace) -> int:
                                          hyperprior_channels=tuple(args.hyperprior_channels))  # fmt: skip
     config = SimulatorTrainConfig(train=train_config(args), architecture=architecture,
                                   rate_loss_weight=args.rate_loss_weight)
-    if args.init_from:  # e.g. an imported S3Diff (the paper's starting point)
-        from dataclasses import replace
-
-        config = replace(config, init_from=args.init_from)
+    config = with_s3diff_options(config, args)
     _report(train_simulator(config, *training_batches(args)))
     return 0
 
@@ -141,6 +141,8 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, choices=(4, 1), default=None,
                         help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1")  # fmt: skip
     parser.add_argument("--pretrained", default=None, help="Real-ESRGAN .pth (rrdbnet) or SD-Turbo folder (s3diff)")
+    parser.add_argument("--s3diff-settings", default=None,
+                        help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (--backbone s3diff)")
     parser.add_argument("--init-weights", "--init-from", default=None, help="an SR checkpoint folder to start from")
     parser.add_argument("--num-feat", type=int, default=64)
     parser.add_argument("--num-block", type=int, default=23)
@@ -166,17 +168,31 @@ def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
     from training.inference import simulator_spec_of
     from training.models.build import GeneratorSpec
+    from training.models.s3diff.settings import settings_from_file
 
     train = train_config(args, discriminator="unet")
     scale = args.scale or (1 if args.backbone == "s3diff" else 4)
     generator = GeneratorSpec(backbone=args.backbone, scale=scale, num_feat=args.num_feat, num_block=args.num_block,
                               num_grow_ch=args.num_grow_ch, embed=not args.no_embed, pretrained=args.pretrained,
                               init_weights=args.init_weights)  # fmt: skip
+    if args.s3diff_settings:
+        generator = replace(generator, s3diff=settings_from_file(args.s3diff_settings))
     simulator = None
     if args.simulator:
         simulator = simulator_spec_of(args.simulator, backbone=args.simulator_backbone,
                                       pretrained=args.simulator_pretrained, small_channels=args.simulator_small_channels)
     return train, generator, simulator
+
+
+def with_s3diff_options(config, args: argparse.Namespace):
+    """The simulator config with --init-from (e.g. an imported S3Diff, the paper's start) and --s3diff-settings."""
+    from training.models.s3diff.settings import settings_from_file
+
+    if args.init_from:
+        config = replace(config, init_from=args.init_from)
+    if args.s3diff_settings:
+        config = replace(config, architecture=replace(config.architecture, s3diff=settings_from_file(args.s3diff_settings)))
+    return config
 
 
 def _report(result) -> None:
