@@ -63,3 +63,25 @@ def test_prompt_template_and_codec_names_are_recorded_options() -> None:
         S3DiffSettings.from_record({"lora_rank": 4})
     with pytest.raises(ValueError, match="modulation"):
         S3DiffSettings(modulation="adain")
+
+
+def test_s3diff_settings_flag_reaches_the_recorded_architecture(tmp_path: Path) -> None:
+    from training.train_simulator import SimulatorTrainConfig
+    from vrpsr_cli.train_command import _stage_two_parts, with_s3diff_options
+
+    (tmp_path / "s.json").write_text(json.dumps({"condition_units": "official-kB", "latent": "sample"}))
+    args = _args("sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
+                 "--s3diff-settings", str(tmp_path / "s.json"), "--init-from", "CK/s3diff", "--no-simulator")
+    _, generator, _ = _stage_two_parts(args)
+    assert generator.s3diff["condition_units"] == "official-kB" and generator.init_weights == "CK/s3diff"
+    folder = tmp_path / "ck"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architecture": {"s3diff": {"modulation": "film"}}}))
+    args = _args("simulator", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
+                 "--s3diff-settings", str(folder), "--init-from", str(folder))
+    config = with_s3diff_options(SimulatorTrainConfig(train_config(args)), args)
+    assert config.architecture.s3diff["modulation"] == "film" and config.init_from == str(folder)
+    (tmp_path / "bad.json").write_text(json.dumps({"ranks": 3}))
+    with pytest.raises(ValueError, match="unknown S3Diff settings"):
+        with_s3diff_options(config, _args("simulator", "--data", "x", "--output-dir", "o", "--s3diff-settings",
+                                          str(tmp_path / "bad.json")))

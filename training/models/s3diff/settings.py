@@ -7,7 +7,10 @@ import the published checkpoints and these are set to what those models were tra
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 # The prompt the official VRPSR code writes ("A libx264 0.3000 bpp compressed image."): no braces, 4 decimals.
 OFFICIAL_PROMPT = "A {codec} {value:.4f} bpp compressed image."
@@ -70,3 +73,21 @@ class S3DiffSettings:
             values["codec_names"] = tuple(values["codec_names"])
         return cls(**values)
 
+
+
+def settings_from_file(path: str | Path) -> dict:
+    """An S3DiffSettings record from a JSON file of its fields, or from a checkpoint folder that records
+    one (its config.json's architecture / generator / post section): e.g. to fine-tune an imported model
+    with the settings it was trained with. Validated; returned as the dict the architecture records keep."""
+    path = Path(path).expanduser()
+    file = path / "config.json" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"no S3Diff settings at {file} (give a JSON file or a checkpoint folder)")
+    record = json.loads(file.read_text())
+    if path.is_dir():
+        sections = [record.get(name) or {} for name in ("architecture", "generator", "post")]
+        found = [section["s3diff"] for section in sections if section.get("s3diff")]
+        if not found:
+            raise ValueError(f"{file} records no S3Diff settings (not an s3diff checkpoint)")
+        record = found[0]
+    return dataclasses.asdict(S3DiffSettings.from_record(record))
