@@ -11,7 +11,8 @@ import torch
 from training.condition import condition_value, templated_prompts
 from training.models.s3diff.settings import OFFICIAL_CODEC_NAMES, OFFICIAL_PROMPT, S3DiffSettings
 from training.presets import PAPER_PRESETS, accumulation_for
-from vrpsr_cli.train_command import add_parser, train_config
+from training.train_simulator import SimulatorTrainConfig
+from vrpsr_cli.train_command import _stage_two_parts, add_parser, train_config, with_s3diff_options
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -66,9 +67,6 @@ def test_prompt_template_and_codec_names_are_recorded_options() -> None:
 
 
 def test_s3diff_settings_flag_reaches_the_recorded_architecture(tmp_path: Path) -> None:
-    from training.train_simulator import SimulatorTrainConfig
-    from vrpsr_cli.train_command import _stage_two_parts, with_s3diff_options
-
     (tmp_path / "s.json").write_text(json.dumps({"condition_units": "official-kB", "latent": "sample"}))
     args = _args("sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
                  "--s3diff-settings", str(tmp_path / "s.json"), "--init-from", "CK/s3diff", "--no-simulator")
