@@ -17,10 +17,10 @@ import codec_bindings.vvenc as vvenc_module
 import codec_bindings.x26x as x26x_module
 from pipeline.config import FactoryConfig
 from pipeline.ray_driver import run_factory
-from pipeline.sample import decode_png, encode_png
 from pipeline.shard_job import make_base_shard, make_codec_shard
 from pipeline.sources import list_source
 from shards.layout import shard_path
+from shards.png import encode_png
 from shards.storage import Storage
 from shards.tar_format import read_tar
 from vrpsr_cli.arguments import int_list

@@ -7,9 +7,10 @@ import time
 
 from codec_bindings import encode_many, psnr
 from pipeline.config import DEFAULT_CODECS, FactoryConfig
-from pipeline.sample import decode_png, make_base_sample
+from pipeline.sample import make_base_sample
 from pipeline.sources import list_source
 from shards.layout import CLEAN_SUFFIX
+from shards.png import decode_png
 
 SHARD_SIZE = 64
 GROUPS = 1 + len(DEFAULT_CODECS)

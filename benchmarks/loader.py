@@ -31,8 +31,9 @@ from shards.loader import ShardLoader, open_dataset
 from shards.loader_condition import ConditionSpec, Selection, sample_condition
 from shards.loader_plan import rng_for
 from shards.loader_stages import (
-    CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT, LQ, decode_png, random_crop, read_groups, to_tensors, zip_groups,
+    CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT, LQ, random_crop, read_groups, to_tensors, zip_groups,
 )  # fmt: skip
+from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import build_tar, read_tar
 from vrpsr_cli.arguments import int_list

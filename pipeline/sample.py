@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 
-import cv2
-import numpy as np
-
 from pipeline.config import FactoryConfig
 from pipeline.crop import center_crop_resized, random_crop_resized
 from pipeline.decode_image import decode_image
@@ -13,20 +10,7 @@ from pipeline.degrade import degrade, rng_for_sample
 from pipeline.sources import SourceItem, read_bytes
 from shards.dataset_info import to_json_bytes
 from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX
-
-
-def encode_png(rgb: np.ndarray, compression: int) -> bytes:
-    ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, compression])
-    if not ok:
-        raise ValueError("PNG encoding failed")
-    return data.tobytes()
-
-
-def decode_png(data: bytes, name: str) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{name}: not a decodable PNG")
-    return np.ascontiguousarray(image[:, :, ::-1])
+from shards.png import encode_png
 
 
 def make_base_sample(item: SourceItem, key: str, config: FactoryConfig, storage_options: dict | None) -> dict[str, bytes]:

@@ -11,16 +11,17 @@ import time
 import cv2
 import numpy as np
 
-from codec_bindings import encode, encode_many, psnr
+from codec_bindings import encode, encode_many, get_codec, psnr
 from pipeline.config import FactoryConfig
-from pipeline.sample import decode_png, make_base_sample
+from pipeline.sample import make_base_sample
 from pipeline.sources import SourceItem
 from shards.dataset_info import to_json_bytes
 from shards.layout import (
-    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX,
-    bitstream_suffix, done_path, failures_path, manifest_path, picture_name, sample_key, shard_path,
+    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX, bitstream_suffix, done_path,
+    failures_path, manifest_path, picture_name, sample_key, shard_path,
 )  # fmt: skip
 from shards.manifest import table_bytes
+from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import build_tar, read_tar
 
@@ -99,7 +100,7 @@ def _code_grid(config: FactoryConfig, codec: str, keys: list[str], images: list[
         for key, image, row in zip(keys, images, grid):
             for encoded in row:
                 _store(coded[key], picture_name(picture, "qp", encoded.qp), encoded, image)
-    if codec != "vvenc":  # libvvenc has constant QP only; CRF points are x264/x265
+    if get_codec(codec).supports_crf:  # libvvenc has constant QP only
         for crf in config.crfs:
             for key, image in zip(keys, images):
                 encoded = encode(image, codec, crf=crf, preset=preset, threads=config.threads)

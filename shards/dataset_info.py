@@ -21,6 +21,14 @@ def read_dataset_info(storage: Storage) -> dict | None:
     return info
 
 
+def require_dataset_info(storage: Storage) -> dict:
+    """The parsed dataset.json of a root that must hold a dataset (readers: loader, verify, stats)."""
+    info = read_dataset_info(storage)
+    if info is None:
+        raise ShardError(f"{storage.root}: no {DATASET_FILE} (not a vrpsr dataset root)")
+    return info
+
+
 def write_dataset_info(storage: Storage, info: dict) -> None:
     storage.write_bytes(DATASET_FILE, (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from shards.dataset_info import read_dataset_info
+from shards.dataset_info import require_dataset_info
 from shards.errors import ShardError
 from shards.layout import BASE_GROUP, CODEC_GROUPS
 from shards.loader_condition import ConditionSpec
@@ -107,9 +107,7 @@ def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None
     """
     root, chosen = _resolve_source(root_or_urls)
     storage = Storage(root, storage_options, retry_seconds)
-    info = read_dataset_info(storage)
-    if info is None:
-        raise ShardError(f"{root}: no dataset.json (not a vrpsr dataset root)")
+    info = require_dataset_info(storage)
     facts = _dataset_facts(info, root)
     available = tuple(group for group in CODEC_GROUPS if group in facts["groups"])
     groups = tuple(group for group in (groups or available) if group != BASE_GROUP)

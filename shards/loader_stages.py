@@ -19,6 +19,7 @@ from codec_bindings import decode
 from shards.errors import ShardError
 from shards.layout import shard_path
 from shards.loader_condition import Selection, codec_onehot, condition_prompt
+from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import Sample, read_tar
 
@@ -60,13 +61,6 @@ def zip_groups(tables: Mapping[str, list[Sample]], shard: str) -> list[Zipped]:
                 f"({len(keys)} vs {len(reference)} samples, first difference at position {first})"
             )
     return [(key, {group: tables[group][position][1] for group in groups}) for position, key in enumerate(reference)]
-
-
-def decode_png(data: bytes, name: str) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
-    if image is None:
-        raise ShardError(f"{name}: not a decodable PNG")
-    return image
 
 
 def decode_pictures(selection: Selection) -> dict[str, np.ndarray]:

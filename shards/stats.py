@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from shards.dataset_info import read_dataset_info
-from shards.errors import ShardError
+from shards.dataset_info import require_dataset_info
 from shards.layout import BASE_GROUP, CLEAN_PICTURE, CODEC_GROUPS
 from shards.manifest import read_group
 from shards.storage import Storage
@@ -51,9 +50,7 @@ class DatasetStats:
 
 def dataset_stats(root: str, storage_options: dict | None = None) -> DatasetStats:
     storage = Storage(root, storage_options)
-    info = read_dataset_info(storage)
-    if info is None:
-        raise ShardError(f"{root}: no dataset.json (not a vrpsr dataset root)")
+    info = require_dataset_info(storage)
     failures = read_group(storage, BASE_GROUP, folder="failures").column("reason").to_pylist()
     reasons = Counter(reason.split(":", 1)[0] for reason in failures).most_common(5)
     stats = DatasetStats(root, read_group(storage, BASE_GROUP).num_rows, len(failures), reasons, failed_tasks=read_task_failures(storage))

@@ -18,18 +18,18 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from codec_bindings import CodecError, decode, encode, psnr
 from shards.codec_meta import CodecMeta, CodedPicture, parse_codec_meta
-from shards.dataset_info import read_dataset_info
+from shards.dataset_info import require_dataset_info
 from shards.errors import ShardError
 from shards.layout import (
     BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, CODEC_GROUPS, LQ_SUFFIX, META_SUFFIX, bitstream_suffix, done_path,
     manifest_path, shard_path,
 )  # fmt: skip
 from shards.manifest import read_group, read_table
+from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import Sample, read_tar
 from shards.task_failures import read_task_failures
@@ -78,9 +78,7 @@ def verify_dataset(root: str, storage_options: dict | None = None, groups: Itera
                    seed: int = 0, workers: int = 1) -> VerifyReport:  # fmt: skip
     """Verify every shard of ``groups`` (default: all codec groups of dataset.json) and re-encode ``reencode`` pictures."""
     storage = Storage(root, storage_options)
-    info = read_dataset_info(storage)
-    if info is None:
-        raise ShardError(f"{root}: no dataset.json (not a vrpsr dataset root)")
+    info = require_dataset_info(storage)
     codecs = [group for group in CODEC_GROUPS if group in info["groups"] and (groups is None or group in set(groups))]
     targets = _reencode_targets(storage, codecs, reencode, seed)
     tasks = [(root, storage_options, index, codecs, info["size"], info["scale"], targets.get(index, set()))
@@ -174,13 +172,6 @@ def _check_base(storage: Storage, index: int, samples: list[Sample], size: int, 
             report.problems.append(Problem(f"{shard}: {key}", f"clean {clean.shape[:2]} / lq {lq.shape[:2]}, expected {size}² / {size // scale}²"))
         cleans[key] = clean
     return cleans
-
-
-def decode_png(data: bytes, name: str) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
-    if image is None:
-        raise ShardError(f"{name}: not a decodable PNG")
-    return image
 
 
 def _manifest_rows(storage: Storage, codec: str, index: int, report: VerifyReport) -> dict[tuple[str, str], dict]:

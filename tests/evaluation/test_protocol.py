@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from codec_bindings import decode, encode
-from pipeline.config import FactoryConfig
-from pipeline.sample import decode_png, make_base_sample
-from shards.layout import LQ_SUFFIX
 from evaluation import EvalConfig, EvaluationError, evaluate, resolve_model, resolve_simulator, write_report
 from evaluation.images import list_images, prepare_image
+from pipeline.config import FactoryConfig
+from pipeline.sample import make_base_sample
+from shards.layout import LQ_SUFFIX
+from shards.png import decode_png
 
 
 def _row(rows, model, codec, setting, image=None):

@@ -12,10 +12,10 @@ from PIL import Image
 
 from codec_bindings import decode, psnr
 from pipeline.config import FactoryConfig
-from pipeline.sample import decode_png
 from pipeline.shard_job import make_base_shard, make_codec_shard
 from pipeline.sources import list_source
 from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, done_path, failures_path, manifest_path, shard_path
+from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import read_tar
 
