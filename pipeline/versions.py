@@ -37,14 +37,7 @@ def package_versions() -> dict[str, str]:
 
 def encoder_version(codec: str) -> str:
     """The encoder build of ``codec`` in this process (one tiny encode, cached per process)."""
-    spec = get_codec(codec)
-    if codec == "vvenc":
-        from codec_bindings.vvenc import vvenc_version
-
-        return vvenc_version()
-    from codec_bindings.x26x import library_version
-
-    return library_version(spec.library)  # type: ignore[attr-defined]
+    return get_codec(codec).version()
 
 
 def group_versions(group: str) -> dict:

@@ -45,13 +45,22 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--codecs", type=name_list, default=None, help="codec groups to train on (default: all)")
     parser.add_argument("--qp-range", default="0-63", help="QPs the condition is drawn from, e.g. 26-48")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (per rank)")
+    parser.add_argument("--picture-dtype", choices=("uint8", "float32"), default="uint8",
+                        help="how pictures leave the loader workers (uint8: scaled to float on the device)")
+    parser.add_argument("--storage-retry-seconds", type=float, default=300.0,
+                        help="how long an object-store outage is waited out before the run fails")
+    parser.add_argument("--log-samples", action="store_true",
+                        help="every rank writes OUTPUT_DIR/samples/rank-N.csv: the keys of each batch per step")
+    parser.add_argument("--stop-at-step", type=int, default=None,
+                        help="end after this update with a checkpoint (time-limited jobs); resume continues the schedule")
     parser.add_argument("--target", choices=("perceptual", "mse"), default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--resume", default=None, help="a checkpoint folder or 'latest'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--s3-endpoint", default=None)
-    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None, help="GPU autocast")
+    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None,
+                        help="GPU autocast (default: accelerate's launch config, else no)")
     parser.add_argument("--gradient-checkpointing", action="store_true",
                         help="recompute SD-Turbo activations in backward (s3diff backbones; less memory, ~30%% slower)")  # fmt: skip
 
@@ -66,6 +75,7 @@ def train_config(args: argparse.Namespace, **defaults):
     overrides = {"output_dir": args.output_dir, "max_steps": args.steps, "target": args.target, "learning_rate": args.lr,
                  "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
                  "gradient_checkpointing": args.gradient_checkpointing or None,
+                 "log_samples": args.log_samples or None, "stop_at_step": args.stop_at_step,
                  "discriminator": getattr(args, "discriminator", None)}  # fmt: skip
     fields.update({name: value for name, value in overrides.items() if value is not None})
     if "max_steps" not in fields:
@@ -73,18 +83,29 @@ def train_config(args: argparse.Namespace, **defaults):
     return TrainConfig(**fields)
 
 
-def data_options(args: argparse.Namespace) -> dict:
+def data_config(args: argparse.Namespace, upsample_lq: bool = False):
+    """The DataConfig of --data and the loader flags."""
+    from training.data import DataConfig
+
     low, _, high = args.qp_range.partition("-")
-    return {"codecs": args.codecs, "qp_range": (int(low), int(high or low)), "storage_options": storage_options(args.s3_endpoint)}
+    return DataConfig(root=args.data, batch_size=args.batch_size, crop=args.crop, seed=args.seed, workers=args.workers,
+                      codecs=tuple(args.codecs) if args.codecs else None, qp_range=(int(low), int(high or low)),
+                      upsample_lq=upsample_lq, picture_dtype=args.picture_dtype,
+                      retry_seconds=args.storage_retry_seconds)  # fmt: skip
 
 
 def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tuple:
-    """(training batches, held-out batches) from --data / --held-out through the streaming loader."""
-    from training.data import held_out_batches, shard_batches
+    """(this rank's training batches, held-out batches) from --data / --held-out through the streaming loader.
+    The rank is known here, before the loader exists: each rank streams its own part of every epoch."""
+    from dataclasses import replace
 
-    options = {**data_options(args), "upsample_lq": upsample_lq}
-    batches = shard_batches(args.data, args.batch_size, args.crop, seed=args.seed, workers=args.workers, **options)
-    held_out = held_out_batches(args.held_out, args.batch_size, args.crop, count=4, **options) if args.held_out else []
+    from training.data import held_out_batches, shard_batches
+    from training.distributed import process_rank_and_world
+
+    rank, world_size = process_rank_and_world()
+    data, options = data_config(args, upsample_lq), storage_options(args.s3_endpoint)
+    batches = shard_batches(data, rank, world_size, options)
+    held_out = held_out_batches(replace(data, root=args.held_out), count=4, storage_options=options) if args.held_out else []
     return batches, held_out
 
 
