@@ -23,6 +23,9 @@ def encoder_rates(size: int, qps: tuple[int, ...], images: int = 3) -> dict[str,
     print(f"[encoders] seconds per image on one core: {images} sample photographs at {size}x{size}, {len(qps)} QPs")
     config = FactoryConfig(source="sample", out="unused", size=size, qps=qps)
     items = list_source("sample")[:images]
+    warm = decode_png(make_base_sample(items[0], "warm", config, None)[CLEAN_SUFFIX], "warm")  # imports, kernels, encoder libraries
+    for codec in DEFAULT_CODECS:
+        encode_many([warm], codec, [qps[0]], preset=config.preset_for(codec))
     started = time.perf_counter()
     cleans = [decode_png(make_base_sample(item, f"k{n}", config, None)[CLEAN_SUFFIX], item.key_hint) for n, item in enumerate(items)]
     rates = {"base": (time.perf_counter() - started) / images}

@@ -2,6 +2,7 @@
 markers once, check the dataset's recorded configs and record dataset.json (before any task runs)."""
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,18 +35,27 @@ def source_items(config: FactoryConfig, storage_options: dict | None) -> Iterato
 
 
 def stream_plan(items: Iterable[SourceItem], shard_size: int) -> tuple[list[tuple[SourceItem, ...]], str, int]:
-    """(shards, listing digest, item count) in one pass; the digest equals listing_digest of the keys."""
+    """(shards, listing digest, item count) in one pass; the digest equals listing_digest of the keys.
+
+    The cyclic GC is paused meanwhile (as list_source does): items hold no cycles, and rescanning 1.28 M
+    new objects again and again doubled the plan time."""
     digest = hashlib.sha256()
     shards: list[tuple[SourceItem, ...]] = []
     current: list[SourceItem] = []
     count = 0
-    for item in items:
-        digest.update((b"\n" if count else b"") + item.key_hint.encode())
-        current.append(item)
-        count += 1
-        if len(current) == shard_size:
-            shards.append(tuple(current))
-            current = []
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for item in items:
+            digest.update((b"\n" if count else b"") + item.key_hint.encode())
+            current.append(item)
+            count += 1
+            if len(current) == shard_size:
+                shards.append(tuple(current))
+                current = []
+    finally:
+        if was_enabled:
+            gc.enable()
     if current:
         shards.append(tuple(current))
     return shards, digest.hexdigest(), count
