@@ -10,8 +10,8 @@ A corrupt or truncated class tar keeps its readable members and adds one item, k
 `<class>/`, that fails when read (a failure row naming the archive and the class tar); a corrupt
 outer archive stops the listing with an error naming the byte.
 
-Cost: a tar has no index, so listing visits every header. Locally that is seeks (about 30 s for the
-1.28 M members of a synthetic official-layout tar, benchmarks/source_listing.py); on an object store
+Cost: a tar has no index, so listing visits every header. Locally that is seeks (15-20 s for the
+1.28 M members of a synthetic official-layout tar on a busy 2-core machine, benchmarks/source_listing.py); on an object store
 the archive is read through once in the filesystem's large blocks (s3fs: 50 MiB readahead), never a
 request per image. Reading an item afterwards is one ranged read.
 """
