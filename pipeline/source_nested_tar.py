@@ -11,9 +11,9 @@ A corrupt or truncated class tar keeps its readable members and adds one item, k
 outer archive stops the listing with an error naming the byte.
 
 Cost: a tar has no index, so listing visits every header. Locally that is seeks (15-20 s for the
-1.28 M members of a synthetic official-layout tar on a busy 2-core machine, benchmarks/source_listing.py); on an object store
-the archive is read through once in the filesystem's large blocks (s3fs: 50 MiB readahead), never a
-request per image. Reading an item afterwards is one ranged read.
+1.28 M members of a synthetic official-layout tar on a busy 2-core machine, benchmarks/source_listing.py);
+on an object store the archive is read through once in the filesystem's large blocks (s3fs: 50 MiB
+readahead), never a request per image. Reading an item afterwards is one ranged read.
 """
 from __future__ import annotations
 
