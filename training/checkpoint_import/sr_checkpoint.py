@@ -12,6 +12,9 @@ ROLE_PREFIX = {"simulator": "", "generator": "generator.", "post": "post."}
 
 
 def s3diff_record(model: nn.Module, pretrained: str | None) -> dict:
+    """The architecture record; a local SD-Turbo folder is recorded absolute (a hub repo id as given)."""
+    if pretrained is not None and Path(pretrained).expanduser().is_dir():
+        pretrained = str(Path(pretrained).expanduser().resolve())
     return {"backbone": "s3diff", "pretrained": pretrained, "s3diff": dataclasses.asdict(model.settings)}
 
 
