@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         listing = work / "inputs.txt"
-        listing.write_text("".join(f"{item.uri}\n" for item in list_source(args.source)[: args.images]))
+        items = list_source(args.source)[: args.images]
+        if any(item.member or item.row >= 0 for item in items):
+            raise SystemExit(f"{args.source}: give a folder or list of image files (this benchmark writes their paths to a .txt)")
+        listing.write_text("".join(f"{item.uri}\n" for item in items))
         print(f"{args.images} images from {args.source}, size {args.size}, QPs {list(args.qps)}")
         for codec in args.codecs.split(","):
             share, seconds = encoder_share(str(listing), codec, args.qps, args.size, work)

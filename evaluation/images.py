@@ -40,7 +40,7 @@ def upsample(lq: np.ndarray, size: int) -> np.ndarray:
 
 def prepare_image(item: SourceItem, size: int, degradation: str, scale: int, seed: int,
                   storage_options: dict | None = None) -> EvalImage:
-    image = decode_image(read_bytes(item, storage_options), item.uri)
-    clean, crop_record = center_crop_resized(image, size, name=item.uri)
+    image = decode_image(read_bytes(item, storage_options), item.name)
+    clean, crop_record = center_crop_resized(image, size, name=item.name)
     lq, degradation_record = degrade(clean, degradation, rng_for_sample(item.key_hint, seed), scale)
     return EvalImage(item.key_hint, clean, lq, upsample(lq, size), {"crop": crop_record, "degradation": degradation_record})
