@@ -5,11 +5,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
+from training.loop import TrainConfig
 from training.losses import LossWeights, RestorationLoss, load_lpips, lpips_backbone_file
 from training.models.augment import diff_augment
 from training.models.build import build_discriminator
+from training.models.small_simulator import SmallSimulator
 from training.models.vision_aided import DinoViT, VisionAidedDiscriminator
+from training.train_simulator import SimulatorTrainConfig, train_simulator
 
 
 def _tiny_discriminator() -> VisionAidedDiscriminator:
@@ -58,3 +62,17 @@ def test_missing_weights_are_named_never_downloaded(tmp_path: Path, monkeypatch:
     torch.save(weights, tmp_path / "dino.pth")
     discriminator = VisionAidedDiscriminator(weights=tmp_path / "dino.pth")
     assert torch.equal(discriminator.backbone.pos_embed, weights["pos_embed"])
+
+
+def test_the_loop_trains_with_s3diff_loss_and_saves_only_the_heads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  codec_batches: list[dict]) -> None:
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(DinoViT().state_dict(), tmp_path / "hub" / "checkpoints" / "dino_vitbase16_pretrain.pth")
+    config = TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, lpips_net="vgg", lpips_pretrained_backbone=False,
+                         discriminator="vision-aided-dino", progress_bar=False)
+    model = SmallSimulator(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
+    result = train_simulator(SimulatorTrainConfig(config), codec_batches[:1], model=model)
+    assert {"gan", "discriminator", "lpips"} <= set(result.last_losses)
+    saved = load_file(str(result.checkpoint / "discriminator.safetensors"))
+    assert saved and not any(name.startswith("backbone.") for name in saved)  # DINO stays a pretrained file
