@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from training.condition import CONDITION_UNITS
+
 # The prompt the official VRPSR code writes ("A libx264 0.3000 bpp compressed image."): no braces, 4 decimals.
 OFFICIAL_PROMPT = "A {codec} {value:.4f} bpp compressed image."
 OFFICIAL_CODEC_NAMES: tuple[str, ...] = ("libx264", "libx265", "libx266")  # for our x264, x265, vvenc
@@ -52,8 +54,8 @@ class S3DiffSettings:
                               ("prompt_source", PROMPT_SOURCES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"S3DiffSettings.{name} = {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
-        if self.condition_units not in ("bpp", "official-kB"):
-            raise ValueError(f"condition_units {self.condition_units!r}: choose bpp or official-kB")
+        if self.condition_units not in CONDITION_UNITS:
+            raise ValueError(f"condition_units {self.condition_units!r}: choose one of {', '.join(CONDITION_UNITS)}")
         if len(self.codec_names) != 3:
             raise ValueError(f"codec_names must name x264, x265 and vvenc, got {self.codec_names!r}")
 
