@@ -111,13 +111,22 @@ def test_s3diff_pkl_as_sr_model_matches_the_public_forward(tiny_parts: dict, tmp
 
 @pytest.mark.parametrize("importer, role", [(import_vrpsr_s3diff, "generator"), (import_post_sr, "post")])
 def test_vrpsr_sr_and_post_files_import_in_their_role(tiny_parts: dict, tmp_path: Path, importer, role) -> None:
-    _, base, _, pkl, de_pth = _published(tiny_parts, tmp_path, meta=True)
+    reference, base, de_state, pkl, de_pth = _published(tiny_parts, tmp_path, meta=True)
     model = (S3DiffSR(**base, settings=official_vrpsr(4)) if role == "generator"
              else CodecSimulator(**base, settings=official_vrpsr(1)))
     out = importer(pkl, tmp_path / role, de_net=de_pth, model=model)
     saved = load_file(str(out / "model.safetensors"))
     assert set(saved) == {f"{role}.{name}" for name in model.trainable_state_dict()}
     assert role in json.loads((out / "config.json").read_text())
+    picture = torch.rand(2, 3, 32, 32)  # SR: the upsampled LQ in [0, 1]; post: the decoded picture in [-1, 1]
+    signed = picture * 2 - 1
+    de_input = torch.nn.functional.interpolate(picture, scale_factor=0.25, mode="area") if role == "generator" else picture
+    prompts = ["A libx264 0.3200 bpp compressed image.", "A libx266 0.0800 bpp compressed image."]
+    expected = _public_forward(reference, de_state, signed, True, de_input, prompts)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        actual = model.eval()(picture, _condition()) * 2 - 1 if role == "generator" else model.eval()(signed, _condition())
+    assert (actual - expected).abs().max() <= 1e-5
 
 
 def test_wrong_files_are_refused_with_the_file_named(tiny_parts: dict, tmp_path: Path) -> None:
