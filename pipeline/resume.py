@@ -7,25 +7,15 @@ written before any task runs), so listing names is enough; one marker per group 
 """
 from __future__ import annotations
 
-import json
-import re
-
 from shards.errors import ShardError
-from shards.layout import DATASET_FILE, done_path
+from shards.layout import DATASET_FILE, DONE_FOLDER, done_path, parse_done_path
+from shards.markers import read_marker
 from shards.storage import Storage
-
-DONE_FOLDER = done_path("x", 0).split("/", 1)[0]
-_MARKER_NAME = re.compile(r"^(?P<group>[A-Za-z0-9_]+)-(?P<index>\d{6})\.json$")
 
 
 def list_done(storage: Storage) -> frozenset[tuple[str, int]]:
     """Every (group, shard index) with a _done marker, from one listing of the marker folder."""
-    done = set()
-    for relative in storage.list(DONE_FOLDER):
-        match = _MARKER_NAME.match(relative.rsplit("/", 1)[-1])
-        if match:
-            done.add((match["group"], int(match["index"])))
-    return frozenset(done)
+    return frozenset(parsed for parsed in map(parse_done_path, storage.list(DONE_FOLDER)) if parsed is not None)
 
 
 def refuse_changed_groups(storage: Storage, recorded_groups: dict, hashes: dict[str, str], done: frozenset[tuple[str, int]]) -> None:
@@ -46,10 +36,9 @@ def refuse_stale_markers(storage: Storage, hashes: dict[str, str], done: frozens
         indices = sorted(index for marker_group, index in done if marker_group == group)
         if not indices:
             continue
-        marker = done_path(group, indices[0])
-        recorded = json.loads(storage.read_bytes(marker)).get("config_hash")
+        recorded = read_marker(storage, group, indices[0]).config_hash
         if recorded != config_hash:
             raise ShardError(
-                f"{storage.url(marker)} was made with config {recorded}, this run's is {config_hash}: "
+                f"{storage.url(done_path(group, indices[0]))} was made with config {recorded}, this run's is {config_hash}: "
                 "write to a new OUT (a dataset's config cannot change under it)"
             )

@@ -5,7 +5,6 @@ before the marker leaves the shard "not done"; a rerun rewrites it whole (atomic
 """
 from __future__ import annotations
 
-import hashlib
 import time
 
 import cv2
@@ -17,10 +16,11 @@ from pipeline.sample import make_base_sample
 from pipeline.sources import SourceItem
 from shards.dataset_info import to_json_bytes
 from shards.layout import (
-    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX, bitstream_suffix, done_path,
+    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX, bitstream_suffix,
     failures_path, manifest_path, picture_name, sample_key, shard_path,
 )  # fmt: skip
 from shards.manifest import table_bytes
+from shards.markers import DoneMarker, write_marker
 from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import build_tar, read_tar
@@ -45,10 +45,9 @@ def make_base_shard(config: FactoryConfig, index: int, items: list[SourceItem], 
     storage.write_bytes(shard_path(BASE_GROUP, index), tar)
     storage.write_bytes(manifest_path(BASE_GROUP, index), table_bytes(rows, "base"))
     storage.write_bytes(failures_path(index), table_bytes(failures, "failures"))
-    stats = {"group": BASE_GROUP, "shard": index, "config_hash": config_hash, "samples": len(samples),
-             "failed": len(failures), "bytes": len(tar), "sha256": hashlib.sha256(tar).hexdigest(), "encode_seconds": 0.0}  # fmt: skip
-    storage.write_bytes(done_path(BASE_GROUP, index), to_json_bytes(stats))
-    return stats
+    marker = DoneMarker.for_tar(BASE_GROUP, index, config_hash, tar, len(samples), failed=len(failures))
+    write_marker(storage, marker)
+    return marker.as_dict()
 
 
 def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash: str,
@@ -85,10 +84,9 @@ def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash:
     tar = build_tar(samples)
     storage.write_bytes(shard_path(codec, index), tar)
     storage.write_bytes(manifest_path(codec, index), table_bytes(rows, "codec"))
-    stats = {"group": codec, "shard": index, "config_hash": config_hash, "samples": len(samples), "failed": 0,
-             "bytes": len(tar), "sha256": hashlib.sha256(tar).hexdigest(), "encode_seconds": encode_seconds}  # fmt: skip
-    storage.write_bytes(done_path(codec, index), to_json_bytes(stats))
-    return stats
+    marker = DoneMarker.for_tar(codec, index, config_hash, tar, len(samples), encode_seconds=encode_seconds)
+    write_marker(storage, marker)
+    return marker.as_dict()
 
 
 def _code_grid(config: FactoryConfig, codec: str, keys: list[str], images: list[np.ndarray], picture: str, coded: dict) -> None:

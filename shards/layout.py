@@ -14,6 +14,8 @@ index holds the same keys in the same order.
 """
 from __future__ import annotations
 
+import re
+
 from codec_bindings import CODEC_NAMES, CODECS
 
 SCHEMA_VERSION = 1
@@ -54,8 +56,18 @@ def failures_path(shard_index: int) -> str:
     return f"failures/{BASE_GROUP}-{shard_index:06d}.parquet"
 
 
+DONE_FOLDER = "_done"
+_DONE_NAME = re.compile(r"^(?P<group>[A-Za-z0-9_]+)-(?P<index>\d{6})\.json$")
+
+
 def done_path(group: str, shard_index: int) -> str:
-    return f"_done/{group}-{shard_index:06d}.json"
+    return f"{DONE_FOLDER}/{group}-{shard_index:06d}.json"
+
+
+def parse_done_path(path: str) -> tuple[str, int] | None:
+    """'_done/x264-000123.json' (or just its file name) -> ('x264', 123); None for anything else."""
+    match = _DONE_NAME.match(path.rsplit("/", 1)[-1])
+    return (match["group"], int(match["index"])) if match else None
 
 
 def picture_name(picture: str, mode: str, value: int) -> str:

@@ -50,8 +50,9 @@ class EpochProgress:
                 position[1].append(key)
 
     def state(self) -> dict:
+        positions = None if self.owners is None else [[block, list(keys)] for block, keys in self.positions]
         return {"epoch": self.epoch, "samples_seen": self.samples_seen, "num_workers": self.num_workers,
-                "next_worker": self.next_worker, "positions": None if self.owners is None else [[block, list(keys)] for block, keys in self.positions]}  # fmt: skip
+                "next_worker": self.next_worker, "positions": positions}
 
 
 def resume_position(resume: dict | None, worker: int, num_workers: int) -> tuple[int, frozenset[str]]:

@@ -25,9 +25,10 @@ from shards.codec_meta import CodecMeta, CodedPicture, parse_codec_meta
 from shards.dataset_info import require_dataset_info
 from shards.errors import ShardError
 from shards.layout import (
-    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, CODEC_GROUPS, LQ_SUFFIX, META_SUFFIX, bitstream_suffix, done_path,
+    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, CODEC_GROUPS, LQ_SUFFIX, META_SUFFIX, bitstream_suffix,
     manifest_path, shard_path,
 )  # fmt: skip
+from shards.markers import read_marker
 from shards.manifest import read_group, read_table
 from shards.png import decode_png
 from shards.storage import Storage
@@ -130,8 +131,8 @@ def _read_checked(storage: Storage, group: str, index: int, report: VerifyReport
     """The shard's samples, after checking them against the _done marker; None when unusable."""
     shard = storage.url(shard_path(group, index))
     try:
-        marker = json.loads(storage.read_bytes(done_path(group, index)))
-    except (ShardError, ValueError) as error:
+        marker = read_marker(storage, group, index)
+    except ShardError as error:
         report.problems.append(Problem(shard, f"no readable _done marker (shard incomplete): {error}"))
         return None
     try:
@@ -142,9 +143,9 @@ def _read_checked(storage: Storage, group: str, index: int, report: VerifyReport
         return None
     report.shards += 1
     digest = hashlib.sha256(data).hexdigest()
-    if (len(data), digest, len(samples)) != (marker.get("bytes"), marker.get("sha256"), marker.get("samples")):
+    if (len(data), digest, len(samples)) != (marker.bytes, marker.sha256, marker.samples):
         report.problems.append(Problem(shard, f"tar has {len(data)} bytes, sha256 {digest[:12]}…, {len(samples)} samples; the marker "
-                                              f"records {marker.get('bytes')}, {str(marker.get('sha256'))[:12]}…, {marker.get('samples')}"))  # fmt: skip
+                                              f"records {marker.bytes}, {marker.sha256[:12]}…, {marker.samples}"))  # fmt: skip
     return samples
 
 

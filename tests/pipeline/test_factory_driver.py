@@ -16,6 +16,7 @@ from pipeline.run_plan import stream_plan
 from pipeline.sources import SourceItem
 from shards.errors import ShardError
 from shards.layout import done_path
+from shards.markers import DoneMarker, write_marker
 from shards.storage import Storage
 
 
@@ -99,8 +100,8 @@ def test_memory_requests_grow_with_picture_size_and_grid(tmp_path):
 
 def test_a_marker_made_under_another_config_is_refused(tmp_path):
     storage = Storage(str(tmp_path))
-    storage.write_bytes(done_path("x264", 3), b'{"config_hash": "h1"}')
-    storage.write_bytes(done_path("x264", 7), b'{"config_hash": "h1"}')
+    for index in (3, 7):
+        write_marker(storage, DoneMarker.for_tar("x264", index, "h1", b"the tar", samples=1))
     done = list_done(storage)
     refuse_stale_markers(storage, {"base": "b", "x264": "h1"}, done)  # base has no markers: nothing to read
     with pytest.raises(ShardError, match=r"x264-000003.json was made with config h1, this run's is h2"):
