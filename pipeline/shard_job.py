@@ -14,7 +14,7 @@ from codec_bindings import encode, encode_many, get_codec, psnr
 from pipeline.config import FactoryConfig
 from pipeline.sample import make_base_sample
 from pipeline.sources import SourceItem
-from shards.dataset_info import to_json_bytes
+from shards.codec_meta import codec_meta_bytes, picture_entry
 from shards.layout import (
     BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX, bitstream_suffix,
     failures_path, manifest_path, picture_name, sample_key, shard_path,
@@ -72,14 +72,12 @@ def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash:
             suffix = bitstream_suffix(codec, name)
             members[suffix] = encoded.bitstream
             picture = LQ_PICTURE if name.startswith(f"{LQ_PICTURE}_") else CLEAN_PICTURE
-            entry = {"picture": picture, "mode": "qp" if encoded.qp is not None else "crf", "qp": encoded.qp, "crf": encoded.crf,
-                     "bpp": encoded.bpp, "psnr": encoded.params["psnr"], "bits": encoded.bits, "sha256": encoded.params["sha256"],
-                     "encoder_options": encoded.params.get("options") or encoded.params.get("command")}  # fmt: skip
+            entry = picture_entry(encoded, picture)
             pictures[name] = entry
             rows.append({"key": key, "shard": index, "codec": codec, "picture": picture, "mode": entry["mode"], "qp": encoded.qp,
                          "crf": encoded.crf, "bpp": encoded.bpp, "psnr": entry["psnr"], "bytes": len(encoded.bitstream),
                          "sha256": entry["sha256"], "member": suffix})  # fmt: skip
-        members[META_SUFFIX] = to_json_bytes({"key": key, "codec": codec, "encoder": _shared_params(coded[key]), "pictures": pictures})
+        members[META_SUFFIX] = codec_meta_bytes(key, codec, _shared_params(coded[key]), pictures)
         samples.append((key, members))
     tar = build_tar(samples)
     storage.write_bytes(shard_path(codec, index), tar)

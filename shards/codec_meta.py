@@ -1,15 +1,30 @@
-"""The reader's view of a codec group's <key>.meta.json, parsed once into typed records.
+"""A codec group's <key>.meta.json, in one place for its writer and its readers.
 
-pipeline/shard_job.py writes {"key", "codec", "encoder": {shared params}, "pictures": {name: entry}};
-the field names below mirror it (layout.py does not define them yet: one place for the reader).
+The member is {"key", "codec", "encoder": {params shared by every picture}, "pictures": {name: entry}};
+pipeline/shard_job.py writes it with picture_entry() and codec_meta_bytes(), and the loader, verify,
+stats and the benchmarks read it with parse_codec_meta() into typed records.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
+from codec_bindings import Encoded
+from shards.dataset_info import to_json_bytes
 from shards.errors import ShardError
 from shards.layout import CLEAN_PICTURE
+
+
+def picture_entry(encoded: Encoded, picture: str) -> dict:
+    """The record of one coded picture (``picture``: layout.CLEAN_PICTURE or LQ_PICTURE)."""
+    return {"picture": picture, "mode": "qp" if encoded.qp is not None else "crf", "qp": encoded.qp, "crf": encoded.crf,
+            "bpp": encoded.bpp, "psnr": encoded.params["psnr"], "bits": encoded.bits, "sha256": encoded.params["sha256"],
+            "encoder_options": encoded.params.get("options") or encoded.params.get("command")}  # fmt: skip
+
+
+def codec_meta_bytes(key: str, codec: str, encoder: dict, pictures: dict[str, dict]) -> bytes:
+    """The meta.json member of one sample: shared encoder params and every picture's entry."""
+    return to_json_bytes({"key": key, "codec": codec, "encoder": encoder, "pictures": pictures})
 
 
 @dataclass(frozen=True)
