@@ -13,7 +13,7 @@ from pipeline.sources import SourceItem, iter_source
 from pipeline.versions import group_versions
 from shards.dataset_info import read_dataset_info, write_dataset_info
 from shards.errors import ShardError
-from shards.layout import BASE_GROUP, DATASET_FILE, SCHEMA_VERSION
+from shards.layout import BASE_GROUP, DATASET_FILE, DONE_FOLDER, SCHEMA_VERSION
 from shards.storage import Storage
 
 
@@ -71,7 +71,7 @@ def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> R
     done = list_done(storage)
     info = read_dataset_info(storage)
     if info is None and done:
-        raise ShardError(f"{storage.url(DATASET_FILE)}: missing, but {storage.url('_done')} holds {len(done)} markers: write to a new OUT")
+        raise ShardError(f"{storage.url(DATASET_FILE)}: missing, but {storage.url(DONE_FOLDER)} holds {len(done)} markers: write to a new OUT")
     info = info or {"schema_version": SCHEMA_VERSION, "groups": {}}
     previous_base = info["groups"].get(BASE_GROUP, {}).get("config_hash")
     if previous_base not in (None, base_hash):
