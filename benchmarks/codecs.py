@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no Kodak PNGs in {args.kodak}")
     qps = [int(q) for q in args.qps.split(",")]
     print(f"{len(images)} Kodak 512x512 crops, one thread per encoder; ms per picture")
-    print(f"{'codec':6} {'qp':>3} {'bpp':>6} {'psnr':>6} {'conv+pad':>8} {'encode':>8} {'decode':>7} {'book':>5} {'ours%enc':>8} {'naive':>7} {'speedup':>7}")
+    print(f"{'codec':6} {'qp':>3} {'bpp':>6} {'psnr':>6} {'conv+pad':>8} {'encode':>8} {'decode':>7} {'book':>5} "
+          f"{'ours%enc':>8} {'naive':>7} {'speedup':>7}")
     for codec in args.codecs.split(","):
         get_codec(codec)
         for qp in qps:

@@ -32,7 +32,8 @@ from shards.storage import Storage
 from tests.s3_server import start_seaweedfs
 
 IMAGENET_IMAGES = 1_281_167
-FULL = {"tasks": (1_000, 5_000, 20_000), "listing": IMAGENET_IMAGES, "markers": 20_000, "old_markers": 2_000, "size": 512, "qps": tuple(range(20, 51, 2))}
+FULL = {"tasks": (1_000, 5_000, 20_000), "listing": IMAGENET_IMAGES, "markers": 20_000, "old_markers": 2_000, "size": 512,
+        "qps": tuple(range(20, 51, 2))}
 SMALL = {"tasks": (200, 1_000), "listing": 20_000, "markers": 2_000, "old_markers": 200, "size": 128, "qps": (30, 40)}
 
 

@@ -89,7 +89,8 @@ def run_stage(name: str, argv: list[str], output_dir: Path) -> dict:
     result = {"stage": name, "exit": code, "wall_s": round(wall, 1), "rows": len(rows),
               "median_s_per_update": round(statistics.median(seconds), 3),
               "median_data_wait_s": round(statistics.median(waits), 4),
-              "gib_held_before": round(held_before, 2), "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else 0.0,
+              "gib_held_before": round(held_before, 2),
+              "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else 0.0,
               "last_loss": rows[-1]["loss"] if rows else None}
     print(json.dumps(result), flush=True)
     return result

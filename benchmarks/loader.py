@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import torch
 
 from codec_bindings import decode
@@ -33,7 +32,7 @@ from shards.loader_plan import rng_for
 from shards.loader_stages import (
     CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT, LQ, random_crop, read_groups, to_tensors, zip_groups,
 )  # fmt: skip
-from shards.png import decode_png
+from shards.png import decode_png, encode_png
 from shards.storage import Storage
 from shards.tar_format import build_tar, read_tar
 from vrpsr_cli.arguments import int_list
@@ -128,10 +127,10 @@ def write_png_variant(root: str, codec: str, out: Path) -> int:
             meta = parse_codec_meta(members[codec][META_SUFFIX], key)
             stored = {CLEAN_SUFFIX: members[BASE_GROUP][CLEAN_SUFFIX], LQ_SUFFIX: members[BASE_GROUP][LQ_SUFFIX],
                       META_SUFFIX: members[codec][META_SUFFIX]}  # fmt: skip
-            for name, picture in meta.clean_qps().items():
+            for picture in meta.clean_qps().values():
                 rgb = decode(members[codec][bitstream_suffix(codec, picture.name)], codec, size=(meta.height, meta.width),
                              matrix=meta.matrix, value_range=meta.value_range)  # fmt: skip
-                stored[f"{picture.name}.png"] = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])[1].tobytes()
+                stored[f"{picture.name}.png"] = encode_png(rgb, 3)
             samples.append((key, stored))
         data = build_tar(samples)
         (out / f"{index:06d}.tar").write_bytes(data)
@@ -222,7 +221,8 @@ def report(codec: str, row: dict) -> str:
              f"({local['ms_per_item_cpu']:.2f} ms/item = {local['ms_per_item_cpu'] / floor['floor']:.2f}x the floor)"]  # fmt: skip
     for name, value in row.items():
         if name.startswith("local_") and "_workers" in name:
-            label = name[6:].replace("_", " ").replace("uint8", "(uint8 pictures)").replace("workers", "workers (float32)" if "uint8" not in name else "workers")
+            label = name[6:].replace("_", " ").replace("uint8", "(uint8 pictures)")
+            label = label.replace("workers", "workers (float32)" if "uint8" not in name else "workers")
             lines.append(f"   local, DataLoader {label}: {value['items_per_s']:6.1f} items/s ({value['items_per_s_per_worker']:.1f} per worker)")
     if "s3" in row:
         s3 = row["s3"]

@@ -5,4 +5,5 @@ from codec_bindings.errors import CodecError, CodecInputError
 from codec_bindings.quality import psnr
 from codec_bindings.rate import RateMatch, match_rate
 
-__all__ = ["CODECS", "CODEC_NAMES", "Codec", "CodecError", "CodecInputError", "Encoded", "RateMatch", "decode", "encode", "encode_many", "get_codec", "match_rate", "psnr"]
+__all__ = ["CODECS", "CODEC_NAMES", "Codec", "CodecError", "CodecInputError", "Encoded", "RateMatch", "decode", "encode",
+           "encode_many", "get_codec", "match_rate", "psnr"]

@@ -70,7 +70,8 @@ class X26xCodec:
         context.time_base = Fraction(1, 25)
         context.thread_count = threads
         context.options = options
-        frame = av.VideoFrame.from_ndarray(np.concatenate([planes.y.ravel(), planes.u.ravel(), planes.v.ravel()]).reshape(-1, planes.width), format="yuv420p")
+        i420 = np.concatenate([planes.y.ravel(), planes.u.ravel(), planes.v.ravel()]).reshape(-1, planes.width)
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         frame.pts = 0
         try:
             packets = list(context.encode(frame)) + list(context.encode(None))

@@ -78,7 +78,7 @@ def markdown(result: EvalResult, summary: Sequence[dict], bd: Sequence[dict], te
              f"{config.degradation} x{config.scale} (seed {config.seed}); mode {config.mode}: "
              + ("every output rate-matched to the size R̄ of the upsampled degraded input at QP q (within one QP step)"
                 if config.mode == "qp" else "degraded input and output both encoded at the same CRF (no rate matching)")
-             + f". bpp = the output's own bitstream. Values: mean ± std over images; FID over the set.", ""]
+             + ". bpp = the output's own bitstream. Values: mean ± std over images; FID over the set.", ""]
     for codec in config.codecs:
         lines += [f"## {codec} ({result.encoders.get(codec, {}).get('preset', config.preset_for(codec))})", "",
                   "| Model | " + setting_name + " | bpp | " + " | ".join(METRICS[m].label for m in columns) + " |",

@@ -101,7 +101,7 @@ PRESETS: dict[str, DegradationPreset] = {
 
 def rng_for_sample(key: str, seed: int) -> np.random.Generator:
     """Generator seeded from sha256 of ``f"{seed}:{key}"``; same key and seed, same draws."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest, "big"))
 
 

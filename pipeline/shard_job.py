@@ -66,7 +66,7 @@ def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash:
         _code_grid(config, codec, keys, upsampled, LQ_PICTURE, coded)
     encode_seconds = time.perf_counter() - started
     samples, rows = [], []
-    for key, clean in zip(keys, cleans):
+    for key in keys:
         members, pictures = {}, {}
         for name, encoded in coded[key].items():
             suffix = bitstream_suffix(codec, name)

@@ -22,7 +22,7 @@ def spelled_as_subcommands(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vrpsr", description="Dataset factory and trainer for recompression-aware SR")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         module.add_parser(subparsers)
     args = parser.parse_args(spelled_as_subcommands(sys.argv[1:] if argv is None else argv))
     try:
