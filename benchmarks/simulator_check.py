@@ -45,7 +45,9 @@ def jpeg_at_rate(clean: np.ndarray, bpp: float) -> tuple[np.ndarray, float]:
 
 
 def msssim(a: np.ndarray, b: np.ndarray) -> float:
-    to_tensor = lambda x: torch.from_numpy(x).permute(2, 0, 1)[None].float()
+    def to_tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x).permute(2, 0, 1)[None].float()
+
     return float(ms_ssim(to_tensor(a), to_tensor(b), data_range=255))
 
 

@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weights-dir", default=None, help="folder of pretrained metric weights; none = torch's hub checkpoints folder")
     parser.add_argument("--device", default="cpu", help="torch device for the metric networks")
     parser.add_argument("--bd-method", choices=("pchip", "akima", "cubic"), default="pchip", help="BD-rate interpolation")
-    parser.add_argument("--simulator", default=None, help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, jpeg-proxy, NAME:ARG or py:module:attribute)")
+    parser.add_argument("--simulator", default=None,
+                        help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, jpeg-proxy, NAME:ARG or py:module:attribute)")
     parser.add_argument("--post", default=None, help="post-processing after the codec (checkpoint:POST_CKPT, NAME:ARG or py:module:attribute)")
     parser.add_argument("--crop-images", type=int, default=2, help="side-by-side crops for the first N images")
     parser.add_argument("--crop-size", type=int, default=128, help="side of the centre crop in the crop sheets")
