@@ -77,6 +77,31 @@ def test_no_prompt_on_the_sd_turbo_style_simulator_ignores_the_prompt(tiny_parts
     assert torch.equal(first, second)
 
 
+def _text_seen_by(simulator: CodecSimulator) -> list[list[str]]:
+    """Record the prompts an s3diff simulator hands to its text encoder."""
+    seen, encode = [], simulator.encode_prompts
+    simulator.encode_prompts = lambda prompts: seen.append(list(prompts)) or encode(prompts)
+    return seen
+
+
+QP_CONDITION = torch.tensor([[1.0, 0, 0, 37.0], [0, 0, 1.0, 22.0]])
+
+
+@pytest.mark.parametrize("switches, condition, expected", [
+    ({"embedding": False}, CONDITION, ["A libx264 0.3000 bpp compressed image.", "A libx266 0.0500 bpp compressed image."]),
+    ({"condition_input": "qp"}, QP_CONDITION, ["A {libx264} {qp 37} compressed image.", "A {libvvenc} {qp 22} compressed image."]),
+    ({"prompt": False}, CONDITION, ["", ""])])
+def test_the_s3diff_simulator_reads_the_switches_prompts(tiny_parts: dict, switches: dict, condition: torch.Tensor,
+                                                         expected: list[str]) -> None:  # fmt: skip
+    """Prompt only: the model's template from the real condition (not from the zeroed vector); QP input: the QP
+    prompt (not the model's bpp template); never the loader's prompt, which names the bpp."""
+    inner = CodecSimulator.from_configs(**tiny_parts)
+    seen = _text_seen_by(inner)
+    with torch.no_grad():
+        SwitchedSimulator(inner, **switches).eval()(torch.rand(2, 3, 32, 32) * 2 - 1, condition, ["loader text"] * 2)
+    assert seen == [expected]
+
+
 def test_qp_simulator_trains_its_rate_head_and_is_recorded(photo_dir: Path, tmp_path: Path) -> None:
     batches = qp_batches(photo_dir)
     config = SimulatorTrainConfig(_config(tmp_path, max_steps=30, checkpoint_every=30, learning_rate=3e-3), TINY_QP,

@@ -7,9 +7,14 @@
   embedding False        (d) prompt only: the vector given to the simulator's embedding is all zeros (its
                           FiLM then adds one constant, learned shift), the prompt still names the condition
 The small simulator has no text encoder, so (c) changes nothing for it and (d) leaves it unconditioned.
+The wrapper writes every prompt itself (never the data loader's, which names the bpp): the QP prompt in
+(b), the wrapped model's own template filled from the real condition in (d) (an s3diff simulator is
+switched to the prompts it is given, so it does not re-write them from the zeroed vector).
 Only the wrapped simulator's trainable parameters and the rate head are saved (names prefixed).
 """
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch import nn
@@ -56,14 +61,18 @@ class SwitchedSimulator(nn.Module):
         self.rate_head = RateHead() if condition_input == "qp" else None
         if hasattr(simulator, "size_multiple"):
             self.size_multiple = simulator.size_multiple
+        if hasattr(simulator, "settings") and hasattr(simulator.settings, "prompt_source"):
+            simulator.settings = dataclasses.replace(simulator.settings, prompt_source="given")
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None,
                 return_rate: bool = False):
+        """`prompts` is ignored: the switches decide the text (see the module docstring)."""
+        del prompts
         if self.condition_input == "qp":
-            prompts = qp_prompts(condition) if prompts is None else prompts
+            prompts = qp_prompts(condition)
             condition = torch.cat([condition[:, :3], condition[:, 3:] / QP_SCALE], dim=1)
-        elif prompts is None:
-            prompts = condition_prompts(condition[:, :3], condition[:, 3])
+        else:
+            prompts = self._rate_prompts(condition, image.shape[-2], image.shape[-1])
         if not self.use_prompt:
             prompts = [""] * condition.shape[0]
         inner = condition if self.use_embedding else torch.zeros_like(condition)
@@ -73,6 +82,12 @@ class SwitchedSimulator(nn.Module):
         if self.rate_head is None:
             raise ValueError("this simulator predicts no rate (only condition_input 'qp' has a rate head)")
         return output, self.rate_head(image, condition)
+
+    def _rate_prompts(self, condition: torch.Tensor, height: int, width: int) -> list[str]:
+        """The wrapped model's own prompts for the real [one-hot, bpp] (its template and units), else the paper's."""
+        if hasattr(self.simulator, "prompts_for") and hasattr(self.simulator, "model_condition"):
+            return self.simulator.prompts_for(self.simulator.model_condition(condition.float(), height, width), None)
+        return condition_prompts(condition[:, :3], condition[:, 3])
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         return trainable_state_dict(self)
