@@ -22,9 +22,7 @@ from evaluation.models import Identity
 from evaluation.simulator_fidelity import FidelityConfig, simulator_fidelity
 from evaluation.simulator_report import fidelity_markdown, write_fidelity_report
 from pipeline.config import FactoryConfig
-from pipeline.run_plan import prepare_run
-from pipeline.shard_job import make_base_shard, make_codec_shard
-from shards.layout import BASE_GROUP
+from pipeline.in_process import generate_in_process
 from training.data import DataConfig, shard_batches
 from training.inference import load_simulator_checkpoint
 from training.loop import TrainConfig
@@ -39,12 +37,7 @@ def make_dataset(out: Path, images: list[Path], size: int, qps: tuple[int, ...],
     """What `vrpsr generate` writes, made in this process (no Ray)."""
     listing = out.parent / "train-images.txt"
     listing.write_text("".join(f"{path}\n" for path in images))
-    config = FactoryConfig(source=str(listing), out=str(out), codecs=codecs, qps=qps, size=size, shard_size=8)
-    plan = prepare_run(config)
-    for index, items in enumerate(plan.shards):
-        make_base_shard(config, index, items, plan.hashes[BASE_GROUP])
-        for codec in codecs:
-            make_codec_shard(config, index, codec, plan.hashes[codec])
+    generate_in_process(FactoryConfig(source=str(listing), out=str(out), codecs=codecs, qps=qps, size=size, shard_size=8))
     return out
 
 
