@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from codec_bindings import CODEC_NAMES, get_codec
 from evaluation.bd_rate import BD_METHODS, DEFAULT_BD_METHOD
+from evaluation.color_fix import COLOR_FIX_STAGES, COLOR_FIXES
 from evaluation.metrics import DEFAULT_METRICS, METRICS
 
 MODES = ("qp", "crf")
@@ -36,6 +37,8 @@ class EvalConfig:
     bd_method: str = DEFAULT_BD_METHOD
     crop_images: int = 2  # side-by-side crops for the first N images, at the middle setting
     crop_size: int = 128
+    color_fix: str = "none"  # "adain" / "wavelet": colours pulled toward the upsampled LQ (color_fix.py)
+    color_fix_at: str = "decoded"  # "decoded": the codec's output (official VRPSR); "sr": before encoding
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -59,6 +62,10 @@ class EvalConfig:
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRICS)}")
+        if self.color_fix not in COLOR_FIXES:
+            raise ValueError(f"unknown colour fix {self.color_fix!r}; choose one of {', '.join(COLOR_FIXES)}")
+        if self.color_fix_at not in COLOR_FIX_STAGES:
+            raise ValueError(f"colour fix stage {self.color_fix_at!r}: choose one of {', '.join(COLOR_FIX_STAGES)}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
 

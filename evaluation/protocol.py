@@ -6,9 +6,10 @@ For each image (images.py): clean X, degraded X̃, X̃ upsampled to the output s
             within one QP step, matching.py); optional post-processing; metrics of X̂ against X.
   crf mode: encode the upsampled X̃ at CRF c -> condition bpp; SR = model(input, codec, bpp); X̂ = SR encoded
             at the same CRF (no matching); metrics as above.
-The bpp in every row is the size of X̂'s own bitstream. Identical SR outputs (e.g. identity and bicubic)
-are encoded and measured once. Plain data out: rows (one per image, model, codec, setting), FID per group,
-side-by-side crops.
+Optionally colours are corrected toward the upsampled X̃ (color_fix.py), on the decoded X̂ (the official
+VRPSR evaluation) or on the SR output before encoding. The bpp in every row is the size of X̂'s own
+bitstream. Identical SR outputs (e.g. identity and bicubic) are encoded and measured once. Plain data out:
+rows (one per image, model, codec, setting), FID per group, side-by-side crops.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codec_bindings import Encoded, encode
+from evaluation.color_fix import color_fix
 from evaluation.config import EvalConfig
 from evaluation.fid import frechet_distance
 from evaluation.images import EvalImage, list_images, prepare_image
@@ -129,12 +131,16 @@ def _evaluate_image(image: EvalImage, index: int, config: EvalConfig, models: Ma
                 label = f"{image.name} {codec} {config.mode} {setting} model {name}"
                 model_input = image.upsampled if model.input_scale == 1 else image.lq  # type: ignore[attr-defined]
                 sr = checked_picture(model(model_input, codec, target.bpp), shape, f"{label}: the model")  # type: ignore[operator]
+                if config.color_fix_at == "sr":
+                    sr = color_fix(sr, image.upsampled, config.color_fix)
                 key = (codec, setting, _digest(sr))
                 if key not in done:
                     coded = _code_output(sr, target, codec, config, setting, label)
                     decoded = coded["encoded"].recon
                     if postprocess is not None:
                         decoded = checked_picture(postprocess(decoded, codec, coded["bpp"]), shape, f"{label}: post-processing")
+                    if config.color_fix_at == "decoded":
+                        decoded = color_fix(decoded, image.upsampled, config.color_fix)
                     coded["decoded"] = decoded
                     coded["metrics"] = metrics.measure(decoded, image.clean)
                     coded["features"] = metrics.fid_features(decoded) if metrics.fid_features is not None else None

@@ -111,6 +111,8 @@ def _notes(result: EvalResult, bd: Sequence[dict], columns: Sequence[str]) -> li
              "lower-is-better metrics), on the mean per setting; negative = the model needs fewer bits than the baseline.",
              f"- Rate matching: {len(errors)} outputs, max |size - R̄| = {max(errors, default=0.0):.2f} % of R̄"
              + (" (every one within one QP step of R̄, checked by encoding the neighbouring QP)." if config.mode == "qp" else "."),
+             f"- Colour fix: {config.color_fix}" + (f" (toward the upsampled LQ input, applied to the "
+             f"{'decoded output' if config.color_fix_at == 'decoded' else 'SR output before encoding'})." if config.color_fix != "none" else "."),
              f"- Run time {result.seconds:.0f} s. Encoders: "
              + "; ".join(f"{c}: {e.get('encoder_version')}, preset {e.get('preset')}" for c, e in result.encoders.items())]
     for metric, reason in result.unavailable.items():

@@ -36,6 +36,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--simulator", default=None,
                         help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, jpeg-proxy, NAME:ARG or py:module:attribute)")
     parser.add_argument("--post", default=None, help="post-processing after the codec (checkpoint:POST_CKPT, NAME:ARG or py:module:attribute)")
+    parser.add_argument("--color-fix", choices=("none", "adain", "wavelet"), default="none",
+                        help="pull colours toward the upsampled LQ input (the official VRPSR evaluation uses adain)")
+    parser.add_argument("--color-fix-at", choices=("decoded", "sr"), default="decoded",
+                        help="decoded: the codec's output, as the official VRPSR evaluation; sr: the SR output before encoding")
     parser.add_argument("--crop-images", type=int, default=2, help="side-by-side crops for the first N images")
     parser.add_argument("--crop-size", type=int, default=128, help="side of the centre crop in the crop sheets")
     parser.add_argument("--preset", action="append", default=[], metavar="CODEC=PRESET", help="encoder preset override")
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size, degradation=args.degradation, scale=args.scale, seed=args.seed, limit=args.limit,
         presets=tuple(tuple(item.split("=", 1)) for item in args.preset), threads=args.threads,
         metrics=tuple(args.metrics or DEFAULT_METRICS), bd_method=args.bd_method,
-        crop_images=args.crop_images, crop_size=args.crop_size,
+        crop_images=args.crop_images, crop_size=args.crop_size, color_fix=args.color_fix, color_fix_at=args.color_fix_at,
     )  # fmt: skip
     register_checkpoint_loaders()
     labelled = dict(labelled_spec(item) for item in [args.baseline, *args.model])
