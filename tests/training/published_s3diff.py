@@ -89,10 +89,14 @@ class PublishedS3Diff(nn.Module):
                     parameter.add_(torch.randn_like(parameter) * 0.05)
         self.eval()
 
-    def forward(self, c_t, deg_score, prompt, meta_vec=None):
+    def _encode(self, prompt):
         tokens = self.tokenizer(prompt, max_length=self.tokenizer.model_max_length, padding="max_length",
                                 truncation=True, return_tensors="pt").input_ids
-        caption_enc = self.text_encoder(tokens)[0]
+        return self.text_encoder(tokens)[0]
+
+    def forward(self, c_t, deg_score, prompt, meta_vec=None, neg_prompt=None, guidance_scale=1.0):
+        """S3DiffMetaEmbed's forward; with neg_prompt, S3Diff's inference (s3diff_tile, untiled path)."""
+        caption_enc = self._encode(prompt)
         deg_proj = deg_score[..., None] * self.W[None, None, :] * 2 * math.pi
         deg_proj = torch.cat([torch.sin(deg_proj), torch.cos(deg_proj)], dim=-1)
         deg_proj = torch.cat([deg_proj[:, 0], deg_proj[:, 1]], dim=-1)
@@ -129,6 +133,9 @@ class PublishedS3Diff(nn.Module):
         encoded = self.vae.encode(c_t).latent_dist.sample() * self.vae.config.scaling_factor
         timesteps = torch.tensor([999]).long()
         model_pred = self.unet(encoded, timesteps, encoder_hidden_states=caption_enc).sample
+        if neg_prompt is not None:
+            neg_pred = self.unet(encoded, timesteps, encoder_hidden_states=self._encode(neg_prompt)).sample
+            model_pred = neg_pred + guidance_scale * (model_pred - neg_pred)
         denoised = self.sched.step(model_pred, timesteps, encoded, return_dict=True).prev_sample
         for block in blocks:
             block.meta_emb = None

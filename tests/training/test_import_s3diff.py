@@ -48,12 +48,12 @@ def _condition() -> torch.Tensor:
 
 
 def _public_forward(reference: PublishedS3Diff, de_state: dict, image: torch.Tensor, meta: bool,
-                    de_input: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+                    de_input: torch.Tensor, prompts: list[str], **guidance) -> torch.Tensor:
     kilobytes = torch.tensor(BPP) * 32 * 32 / 8000
     meta_vec = torch.cat([_condition()[:, :3], kilobytes[:, None]], dim=1) if meta else None
     torch.manual_seed(5)
     with torch.no_grad():
-        return reference(image, published_de_net(de_state, de_input), prompts, meta_vec)
+        return reference(image, published_de_net(de_state, de_input), prompts, meta_vec, **guidance)
 
 
 def test_simulator_pkl_lands_every_tensor_and_runs_the_public_forward(tiny_parts: dict, tmp_path: Path) -> None:
@@ -101,11 +101,21 @@ def test_s3diff_pkl_as_sr_model_matches_the_public_forward(tiny_parts: dict, tmp
     assert all(name.startswith("generator.") for name in saved) and not any(".film." in name for name in saved)
     upsampled = torch.rand(2, 3, 32, 32)
     small = torch.nn.functional.interpolate(upsampled, scale_factor=0.25, mode="area")  # the LQ DEResNet scores
-    expected = _public_forward(reference, de_state, upsampled * 2 - 1, False, small, [s3diff_baseline().prompt_template] * 2)
+    settings = s3diff_baseline()
+    assert settings.guidance_scale == 1.07 and settings.negative_prompt.startswith("oil painting")
+    expected = _public_forward(reference, de_state, upsampled * 2 - 1, False, small, [settings.prompt_template] * 2,
+                               neg_prompt=[settings.negative_prompt] * 2, guidance_scale=1.07)  # S3Diff's inference
     torch.manual_seed(5)
     with torch.no_grad():
         actual = ours.eval()(upsampled, _condition()) * 2 - 1
     assert (actual - expected).abs().max() <= 1e-5
+    unguided = _public_forward(reference, de_state, upsampled * 2 - 1, False, small, [settings.prompt_template] * 2)
+    assert (expected - unguided).abs().max() > 1e-4  # the guidance changes the output: it is really applied
+    torch.manual_seed(5)
+    with torch.no_grad():  # in train mode the forward is one pass on the prompt, as S3Diff's training forward
+        trained_forward = ours.train()(upsampled, _condition()) * 2 - 1
+    assert (trained_forward - unguided).abs().max() <= 1e-5
+    ours.eval()
     assert json.loads((out / "config.json").read_text())["generator"]["embed"] is False
 
 

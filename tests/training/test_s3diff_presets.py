@@ -64,6 +64,10 @@ def test_prompt_template_and_codec_names_are_recorded_options() -> None:
         S3DiffSettings.from_record({"lora_rank": 4})
     with pytest.raises(ValueError, match="modulation"):
         S3DiffSettings(modulation="adain")
+    with pytest.raises(ValueError, match="needs a negative_prompt"):
+        S3DiffSettings(guidance_scale=1.07)
+    with pytest.raises(ValueError, match="guidance_scale must be > 0"):
+        S3DiffSettings(guidance_scale=0.0, negative_prompt="blur")
 
 
 def test_s3diff_settings_flag_reaches_the_recorded_architecture(tmp_path: Path) -> None:

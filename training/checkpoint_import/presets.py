@@ -6,6 +6,9 @@ from training.models.s3diff.settings import S3DiffSettings
 # S3Diff's positive prompt (its training and inference default); the S3Diff SR model has no codec condition.
 S3DIFF_PROMPT = ("A high-resolution, 8K, ultra-realistic image with sharp focus, vibrant colors, "
                  "and natural lighting.")
+# ... and its negative prompt and guidance scale (inference: neg + 1.07 x (pos - neg))
+S3DIFF_NEGATIVE_PROMPT = "oil painting, cartoon, blur, dirty, messy, low quality, deformation, low resolution, oversmooth"
+S3DIFF_GUIDANCE_SCALE = 1.07
 
 
 def official_vrpsr(degradation_input_scale: int = 1) -> S3DiffSettings:
@@ -16,6 +19,7 @@ def official_vrpsr(degradation_input_scale: int = 1) -> S3DiffSettings:
 
 
 def s3diff_baseline() -> S3DiffSettings:
-    """Plain S3Diff as an SR model: no codec condition, its fixed positive prompt."""
+    """Plain S3Diff as an SR model: no codec condition, its fixed prompts and guidance as in its inference."""
     return S3DiffSettings(modulation="none", prompt_template=S3DIFF_PROMPT, latent="sample",
+                          guidance_scale=S3DIFF_GUIDANCE_SCALE, negative_prompt=S3DIFF_NEGATIVE_PROMPT,
                           degradation_input_scale=4)

@@ -5,7 +5,10 @@ The published S3Diff (SD-Turbo, one step at t = 999) with VRPSR's condition on t
      r x r matrix per block, set between every LoRA A and B (UNet rank 32, VAE encoder rank 16);
   2. the prompt (from c, with the recorded template and codec names) goes through the frozen CLIP;
   3. c as a vector is embedded and modulates every UNet ResnetBlock2D (settings.embedding/modulation);
-  4. VAE-encode, UNet, x0 from the scheduler's alpha_bar at t, VAE-decode, clamp to [-1, 1].
+  4. VAE-encode, UNet, x0 from the scheduler's alpha_bar at t, VAE-decode, clamp to [-1, 1]. With
+     settings.guidance_scale != 1 the UNet also runs on the negative prompt and the prediction is
+     neg + scale x (pos - neg), as S3Diff's inference (scale 1.07); in train mode the forward is one pass
+     on the prompt, as S3Diff's training forward.
 Trainable, as in S3Diff: the LoRA factors, the UNet's conv_in, the de / block / fuse MLPs and block
 embeddings; plus the condition MLPs. Saved weights (``trainable_state_dict``) also hold the frozen
 parts that are not SD-Turbo's (DEResNet, the Fourier basis W), so a checkpoint is complete.
@@ -152,6 +155,10 @@ class CodecSimulator(nn.Module):
         latent = (posterior.sample() if self.settings.latent == "sample" else posterior.mode()) * self.latent_scale
         timestep = torch.full((image.shape[0],), self.settings.timestep, device=image.device, dtype=torch.long)
         prediction = self.unet(latent, timestep, encoder_hidden_states=text.to(latent.dtype)).sample
+        if self.settings.guidance_scale != 1.0 and not self.training:  # inference only, as S3Diff
+            negative = self.encode_prompts([self.settings.negative_prompt] * image.shape[0])
+            unguided = self.unet(latent, timestep, encoder_hidden_states=negative.to(latent.dtype)).sample
+            prediction = unguided + self.settings.guidance_scale * (prediction - unguided)
         latent_x0 = predict_x0(prediction, latent, self.alpha_bar, self.prediction_type)
         if self.clip_sample_range is not None:
             latent_x0 = latent_x0.clamp(-self.clip_sample_range, self.clip_sample_range)

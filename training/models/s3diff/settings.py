@@ -46,6 +46,11 @@ class S3DiffSettings:
     codec_names: tuple[str, ...] = OFFICIAL_CODEC_NAMES
     prompt_source: str = "template"  # "template": the model writes its prompt from c; "given": the caller's
     latent: str = "mode"  # "mode" (deterministic) or "sample" (the published forward)
+    # classifier-free guidance, as S3Diff's inference: prediction = neg + scale x (pos - neg), the negative
+    # branch from `negative_prompt` (two UNet passes; scale 1 = one pass, the prompt alone); eval mode only:
+    # S3Diff trains with one pass (mixing in the negative prompt, target = the input, see TrainConfig)
+    guidance_scale: float = 1.0
+    negative_prompt: str = ""
     degradation_input_scale: int = 1  # the DEResNet sees the input downscaled by this (4: an SR model's LQ)
     timestep: int = 999
 
@@ -56,6 +61,10 @@ class S3DiffSettings:
                 raise ValueError(f"S3DiffSettings.{name} = {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         if self.condition_units not in CONDITION_UNITS:
             raise ValueError(f"condition_units {self.condition_units!r}: choose one of {', '.join(CONDITION_UNITS)}")
+        if not self.guidance_scale > 0:
+            raise ValueError(f"guidance_scale must be > 0, got {self.guidance_scale!r}")
+        if self.guidance_scale != 1.0 and not self.negative_prompt:
+            raise ValueError("guidance_scale != 1 needs a negative_prompt (the branch it guides away from)")
         if len(self.codec_names) != 3:
             raise ValueError(f"codec_names must name x264, x265 and vvenc, got {self.codec_names!r}")
 
