@@ -55,6 +55,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stop-at-step", type=int, default=None,
                         help="end after this update with a checkpoint (time-limited jobs); resume continues the schedule")
     parser.add_argument("--target", choices=("perceptual", "mse"), default=None)
+    parser.add_argument("--discriminator", choices=("patch", "unet", "vision-aided-dino"), default=None,
+                        help="GAN discriminator (default: patch for the simulator, unet for SR/post, unless --config names one); "
+                             "vision-aided-dino is S3Diff's (DINO ViT-B/16 weights from the torch hub cache)")
+    parser.add_argument("--lpips-net", choices=("alex", "vgg"), default=None,
+                        help="LPIPS backbone (default alex; S3Diff's loss uses vgg); weights from the torch hub cache")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--resume", default=None, help="a checkpoint folder or 'latest'")
     parser.add_argument("--seed", type=int, default=0)
@@ -76,7 +81,7 @@ def train_config(args: argparse.Namespace, **defaults):
                  "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
                  "gradient_checkpointing": args.gradient_checkpointing or None,
                  "log_samples": args.log_samples or None, "stop_at_step": args.stop_at_step,
-                 "discriminator": getattr(args, "discriminator", None)}  # fmt: skip
+                 "discriminator": args.discriminator, "lpips_net": args.lpips_net}  # fmt: skip
     fields.update({name: value for name, value in overrides.items() if value is not None})
     if "max_steps" not in fields:
         raise ValueError("give --steps (or max_steps in --config)")
@@ -169,8 +174,6 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-block", type=int, default=23)
     parser.add_argument("--num-grow-ch", type=int, default=32)
     parser.add_argument("--no-embed", action="store_true", help="no 4-D condition embedding in the SR model")
-    parser.add_argument("--discriminator", choices=("unet", "patch"), default=None,
-                        help="GAN discriminator (default: unet, unless --config names one)")  # fmt: skip
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:

@@ -94,3 +94,20 @@ def test_two_processes_under_torchrun(dataset, tmp_path):
     with open(tmp_path / "run/losses.csv") as handle:
         assert [row["step"] for row in csv.DictReader(handle)] == ["1", "2"]
     assert (tmp_path / "run/checkpoints/step-0000002/model.safetensors").is_file()
+
+
+def test_loss_flags_reach_the_train_config(tmp_path) -> None:
+    import argparse
+
+    from vrpsr_cli.train_command import add_parser, train_config
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "simulator", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1",
+                              "--discriminator", "vision-aided-dino", "--lpips-net", "vgg"])
+    config = train_config(args)
+    assert (config.discriminator, config.lpips_net) == ("vision-aided-dino", "vgg")
+    args = parser.parse_args(["train", "sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--no-simulator"])
+    assert train_config(args, discriminator="unet").discriminator == "unet"  # the SR default when no flag is given
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "sr", "--data", "x", "--output-dir", str(tmp_path), "--discriminator", "stylegan"])
