@@ -2,17 +2,19 @@
 
 1. Makes a dataset from the first `--train-images` Kodak pictures (our shard jobs, in process: base +
    x264/x265/vvenc over a QP grid), the rest of Kodak held out.
-2. Trains the small simulator (to the real codec's output) and the hyperprior codec (to the clean picture,
-   rate term toward the condition's bpp) briefly on CPU through the streaming loader (MSE target).
+2. Trains the small simulator (to the real codec's output; again with QP as input and a rate head, Table 3
+   (b)) and the hyperprior codec (to the clean picture, rate term toward the condition's bpp) briefly on
+   CPU through the streaming loader (MSE target).
 3. Runs `vrpsr eval simulator`'s study on the held-out pictures: fidelity to the real codec per codec and
    bpp bucket (Table 3 layout), r² of simulator vs real metrics (Table 4), and prints both.
 
-    python -m benchmarks.simulator_fidelity --out /tmp/simulator-fidelity   (about 10 minutes on 2 cores)
+    python -m benchmarks.simulator_fidelity --out /tmp/simulator-fidelity   (about 15 minutes on 2 cores)
 """
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=400, help="training steps of the small simulator")
     parser.add_argument("--hyperprior-steps", type=int, default=1500, help="training steps of the hyperprior")
     parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--no-qp-variant", action="store_true", help="skip Table 3 (b): the small simulator with QP input")
     parser.add_argument("--size", type=int, default=256, help="dataset pictures and evaluation crops")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
@@ -78,8 +81,13 @@ def main(argv: list[str] | None = None) -> None:
     dataset = make_dataset(args.out / "dataset", train_paths, args.size, tuple(args.qps), codecs)
     print(f"dataset: {len(train_paths)} Kodak pictures, {args.size} px, {', '.join(codecs)} at QPs {list(args.qps)} "
           f"in {time.perf_counter() - started:.0f} s")
-    small = train("small", args.out, dataset, SimulatorArchitecture(small_channels=(16, 32, 64), small_blocks_per_level=1),
-                  args.steps, args.crop, 2e-3, (min(args.eval_qps), max(args.eval_qps)))
+    qp_range = (min(args.eval_qps), max(args.eval_qps))
+    small_architecture = SimulatorArchitecture(small_channels=(16, 32, 64), small_blocks_per_level=1)
+    small = train("small", args.out, dataset, small_architecture, args.steps, args.crop, 2e-3, qp_range)
+    trained = {"small": small}
+    if not args.no_qp_variant:  # Table 3 (b): the same simulator with QP as input and a rate head
+        trained["small-qp-input"] = train("small-qp-input", args.out, dataset,
+                                          replace(small_architecture, condition_input="qp"), args.steps, args.crop, 2e-3, qp_range)
     hyperprior = train("hyperprior", args.out, dataset,
                        SimulatorArchitecture(backbone="hyperprior", hyperprior_channels=(48, 64)), args.hyperprior_steps,
                        args.crop, 2e-3, (min(args.eval_qps), max(args.eval_qps)))
@@ -87,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     folder.mkdir(exist_ok=True)
     for path in held_out:
         (folder / path.name).write_bytes(path.read_bytes())
-    simulators = {"small": load_simulator_checkpoint(str(small)), "hyperprior": load_simulator_checkpoint(str(hyperprior)),
+    simulators = {**{label: load_simulator_checkpoint(str(path)) for label, path in trained.items()},
+                  "hyperprior": load_simulator_checkpoint(str(hyperprior)),
                   "jpeg-proxy": load_simulator_checkpoint("jpeg-proxy"), "identity": Identity()}  # fmt: skip
     metrics = build_metrics(("psnr_rgb", "ssim_rgb", "lpips_alex", "dists", "fid"))
     for metric, reason in metrics.unavailable.items():
