@@ -27,9 +27,9 @@ from shards.codec_meta import parse_codec_meta
 from shards.dataset_info import read_dataset_info
 from shards.layout import BASE_GROUP, CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX, bitstream_suffix, shard_path
 from shards.loader import ShardLoader, open_dataset
-from shards.loader_condition import ConditionSpec, Selection, sample_condition
-from shards.loader_plan import rng_for
-from shards.loader_stages import (
+from shards.loader.condition import ConditionSpec, Selection, sample_condition
+from shards.loader.plan import rng_for
+from shards.loader.stages import (
     CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT, LQ, random_crop, read_groups, to_tensors, zip_groups,
 )  # fmt: skip
 from shards.png import decode_png, encode_png

@@ -29,7 +29,7 @@ from training.data import DataConfig, shard_batches
 from training.inference import load_simulator_checkpoint
 from training.loop import TrainConfig
 from training.models.build import SimulatorArchitecture
-from training.train_simulator import SimulatorTrainConfig, train_simulator
+from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 from vrpsr_cli.arguments import int_list
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"

@@ -116,7 +116,7 @@ def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tup
 
 def run_simulator(args: argparse.Namespace) -> int:
     from training.models.build import SimulatorArchitecture
-    from training.train_simulator import SimulatorTrainConfig, train_simulator
+    from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
     architecture = SimulatorArchitecture(backbone=args.backbone, pretrained=args.pretrained,
                                          small_channels=tuple(args.small_channels), condition_input=args.condition_input,
@@ -226,7 +226,7 @@ def _report(result) -> None:
 
 
 def run_sr(args: argparse.Namespace) -> int:
-    from training.train_sr import SRTrainConfig, train_sr
+    from training.trainers.sr import SRTrainConfig, train_sr
 
     train, generator, simulator = _stage_two_parts(args)
     if (simulator is None) != args.no_simulator:
@@ -241,7 +241,7 @@ def run_sr(args: argparse.Namespace) -> int:
 
 def run_post(args: argparse.Namespace) -> int:
     from training.models.build import PostSpec
-    from training.train_post import PostTrainConfig, train_post
+    from training.trainers.post import PostTrainConfig, train_post
 
     train, generator, simulator = _stage_two_parts(args)
     post = PostSpec(channels=tuple(args.post_channels), blocks_per_level=args.post_blocks_per_level,

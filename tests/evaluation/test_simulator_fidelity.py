@@ -22,7 +22,7 @@ from tests.evaluation.plugins import fake_simulator
 from tests.training.simulator_batches import qp_batches
 from training.loop import TrainConfig
 from training.models.build import SimulatorArchitecture
-from training.train_simulator import SimulatorTrainConfig, train_simulator
+from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 from vrpsr_cli.main import main
 
 

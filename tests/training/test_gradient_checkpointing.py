@@ -11,7 +11,7 @@ from tests.training.sr_batches import sr_batches, tiny_generator
 from training.loop import TrainConfig, enable_gradient_checkpointing, train
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
-from training.train_sr import RecompressionAwareSR, system_forward
+from training.trainers.sr import RecompressionAwareSR, system_forward
 
 
 def _gradients(system: nn.Module, batch: dict) -> dict[str, torch.Tensor]:

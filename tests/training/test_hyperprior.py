@@ -13,7 +13,7 @@ from training.inference import load_simulator_checkpoint, simulator_spec_of
 from training.loop import TrainConfig
 from training.models.build import SimulatorArchitecture, build_simulator, load_simulator
 from training.models.hyperprior import HyperpriorSimulator, rate_terms
-from training.train_simulator import SimulatorTrainConfig, train_simulator
+from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
 TINY = SimulatorArchitecture(backbone="hyperprior", hyperprior_channels=(16, 24))
 

@@ -14,7 +14,7 @@ from training.inference import load_simulator_checkpoint, simulator_spec_of
 from training.loop import TrainConfig
 from training.models.build import load_simulator
 from training.models.jpeg_proxy import JpegProxy
-from training.train_sr import SRTrainConfig, build_sr_system
+from training.trainers.sr import SRTrainConfig, build_sr_system
 
 
 def _photo(photo_dir: Path, size: int = 128) -> np.ndarray:

@@ -13,7 +13,7 @@ from training.checkpoint import latest_checkpoint
 from training.loop import TrainConfig, evaluate, train
 from training.losses import RestorationLoss
 from training.models.small_simulator import SmallSimulator
-from training.train_simulator import simulator_forward
+from training.trainers.simulator import simulator_forward
 
 
 def tiny_simulator() -> SmallSimulator:

@@ -10,7 +10,7 @@ from codec_bindings import match_rate
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.condition import condition_batch
 from training.straight_through import real_codec_output, straight_through
-from training.train_sr import RecompressionAwareSR
+from training.trainers.sr import RecompressionAwareSR
 
 
 def _batch(photo_dir: Path) -> dict:

@@ -17,7 +17,7 @@ from training.loop import TrainConfig
 from training.models.build import SimulatorArchitecture, build_simulator, load_simulator
 from training.models.condition_switches import QP_SCALE, SwitchedSimulator
 from training.models.simulator import CodecSimulator
-from training.train_simulator import SimulatorTrainConfig, train_simulator
+from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
 TINY_QP = SimulatorArchitecture(small_channels=(8, 16), small_blocks_per_level=1, condition_input="qp")
 

@@ -1,0 +1,116 @@
+"""sample_condition: pick (codec, QP q) for a sample and keep only the members an item needs.
+
+The condition c is a codec and the bpp of the real codec at q; the "slightly compressed" target is
+the same codec at q - slight_qp_offset. The choice is a pure function of (seed, epoch, key), so
+the set of items of an epoch does not depend on how many ranks or workers read it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shards.codec_meta import parse_codec_meta
+from shards.errors import ShardError
+from shards.layout import BASE_GROUP, CLEAN_SUFFIX, CODEC_GROUPS, LIBRARY_NAMES, LQ_SUFFIX, META_SUFFIX, bitstream_suffix
+from shards.loader.plan import rng_for
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """Which conditions to train on.
+
+    codec_weights: relative probability per codec group (None: uniform over the groups read);
+    qp_range: inclusive bounds of the sampled QP q; slight_qp_offset: the slight target is at q - offset.
+    """
+
+    codec_weights: Mapping[str, float] | None = None
+    qp_range: tuple[int, int] = (0, 63)
+    slight_qp_offset: int = 10
+
+    def __post_init__(self) -> None:
+        if self.qp_range[0] > self.qp_range[1]:
+            raise ValueError(f"qp_range {self.qp_range} is empty")
+        if self.slight_qp_offset < 0:
+            raise ValueError(f"slight_qp_offset must be >= 0, got {self.slight_qp_offset}")
+        for codec, weight in (self.codec_weights or {}).items():
+            if codec not in CODEC_GROUPS or weight < 0:
+                raise ValueError(f"codec weight {codec}={weight}: codecs are {', '.join(CODEC_GROUPS)}, weights >= 0")
+
+    def resolved(self, groups: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+        """(codec, probability) over the groups read; a weighted codec that is not read is an error."""
+        weights = dict(self.codec_weights) if self.codec_weights else {codec: 1.0 for codec in groups}
+        missing = [codec for codec, weight in weights.items() if weight > 0 and codec not in groups]
+        if missing:
+            raise ValueError(f"condition weights name {', '.join(missing)} but the loader reads only {', '.join(groups)}")
+        total = sum(weights.get(codec, 0.0) for codec in groups)
+        if total <= 0:
+            raise ValueError(f"condition weights {weights} give no codec of {', '.join(groups)} a chance")
+        return tuple((codec, weights.get(codec, 0.0) / total) for codec in groups if weights.get(codec, 0.0) > 0)
+
+    def eligible_qps(self, coded_qps: set[int]) -> list[int]:
+        """QPs q in range whose q - offset is coded too."""
+        low, high = self.qp_range
+        return sorted(q for q in coded_qps if low <= q <= high and q - self.slight_qp_offset in coded_qps)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything one item needs, and nothing else: two PNGs and the two bitstreams of the condition."""
+
+    key: str
+    codec: str
+    qp: int
+    slight_qp: int
+    bpp: float
+    bpp_slight: float
+    clean_png: bytes = field(repr=False)
+    lq_png: bytes = field(repr=False)
+    bitstream: bytes = field(repr=False)
+    bitstream_slight: bytes = field(repr=False)
+    sha256: str
+    sha256_slight: str
+    height: int
+    width: int
+    matrix: str
+    value_range: str
+
+
+def sample_condition(key: str, members: Mapping[str, Mapping[str, bytes]], spec: ConditionSpec,
+                     weights: tuple[tuple[str, float], ...], seed: int, epoch: int | str, shard: str) -> Selection:
+    """Choose the codec (by weight) and q (uniform over the eligible QPs) for ``key``; ShardError if impossible."""
+    rng = rng_for(seed, epoch, key, "condition")
+    codecs = [codec for codec, _ in weights]
+    codec = codecs[int(rng.choice(len(codecs), p=[probability for _, probability in weights]))]
+    where = f"{shard}: {key} ({codec})"
+    meta = parse_codec_meta(_member(members, codec, META_SUFFIX, where), where)
+    coded = meta.clean_qps()
+    eligible = spec.eligible_qps(set(coded))
+    if not eligible:
+        raise ShardError(f"{where}: no QP in {spec.qp_range} with q-{spec.slight_qp_offset} also coded (coded: {sorted(coded)})")
+    qp = int(eligible[int(rng.integers(len(eligible)))])
+    target, slight = coded[qp], coded[qp - spec.slight_qp_offset]
+    return Selection(
+        key=key, codec=codec, qp=qp, slight_qp=qp - spec.slight_qp_offset, bpp=target.bpp, bpp_slight=slight.bpp,
+        clean_png=_member(members, BASE_GROUP, CLEAN_SUFFIX, where), lq_png=_member(members, BASE_GROUP, LQ_SUFFIX, where),
+        bitstream=_member(members, codec, bitstream_suffix(codec, target.name), where),
+        bitstream_slight=_member(members, codec, bitstream_suffix(codec, slight.name), where),
+        sha256=target.sha256, sha256_slight=slight.sha256, height=meta.height, width=meta.width,
+        matrix=meta.matrix, value_range=meta.value_range,
+    )  # fmt: skip
+
+
+def condition_prompt(codec: str, bpp: float) -> str:
+    """The paper's prompt, e.g. 'A {libx264} {0.3} bpp compressed image.' (same text as training.condition)."""
+    return f"A {{{LIBRARY_NAMES[codec]}}} {{{round(float(bpp), 2)}}} bpp compressed image."
+
+
+def codec_onehot(codec: str) -> list[float]:
+    """One-hot over layout.CODEC_GROUPS (x264, x265, vvenc: the order of training.condition.CODEC_NAMES)."""
+    return [1.0 if codec == name else 0.0 for name in CODEC_GROUPS]
+
+
+def _member(members: Mapping[str, Mapping[str, bytes]], group: str, suffix: str, where: str) -> bytes:
+    try:
+        return members[group][suffix]
+    except KeyError:
+        raise ShardError(f"{where}: member {suffix!r} missing from the {group} group") from None
