@@ -4,6 +4,7 @@ The naive way is what users do today: one ffmpeg process per picture, PNG in, bi
 Ours is split into: colour conversion + padding (ours), encode (the library), decode of the recon,
 and bookkeeping (hashing, params). Run: python -m benchmarks.codecs --kodak ../shared/data/kodak
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +24,47 @@ from codec_bindings.decoder import decode_yuv420
 from codec_bindings.yuv import pad_to, padded_size, rgb_to_yuv420, yuv420_to_rgb
 
 NAIVE_ARGUMENTS = {
-    "x264": ["-c:v", "libx264", "-preset", "medium", "-qp", "{qp}", "-x264-params", "keyint=1:ipratio=1.0:threads=1", "-f", "h264"],
-    "x265": ["-c:v", "libx265", "-preset", "medium", "-x265-params", "qp={qp}:keyint=1:ipratio=1.0:pools=1:info=0:log-level=error", "-f", "hevc"],
-    "vvenc": ["-c:v", "libvvenc", "-preset", "faster", "-qp", "{qp}", "-qpa", "0", "-g", "1", "-threads", "1",
-              "-vvenc-params", "IntraQPOffset=0:MCTF=0:BIM=0:ALFSpeed=0:MaxParallelFrames=0:DecodingRefreshType=2", "-f", "vvc"],
-}  # fmt: skip
+    "x264": [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-qp",
+        "{qp}",
+        "-x264-params",
+        "keyint=1:ipratio=1.0:threads=1",
+        "-f",
+        "h264",
+    ],
+    "x265": [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "medium",
+        "-x265-params",
+        "qp={qp}:keyint=1:ipratio=1.0:pools=1:info=0:log-level=error",
+        "-f",
+        "hevc",
+    ],
+    "vvenc": [
+        "-c:v",
+        "libvvenc",
+        "-preset",
+        "faster",
+        "-qp",
+        "{qp}",
+        "-qpa",
+        "0",
+        "-g",
+        "1",
+        "-threads",
+        "1",
+        "-vvenc-params",
+        "IntraQPOffset=0:MCTF=0:BIM=0:ALFSpeed=0:MaxParallelFrames=0:DecodingRefreshType=2",
+        "-f",
+        "vvc",
+    ],
+}
 
 
 def kodak_crops(folder: Path, count: int, size: int = 512) -> list[np.ndarray]:
@@ -49,7 +86,9 @@ def time_ours(images: list[np.ndarray], codec: str, qp: int) -> dict:
         converted = time.perf_counter()
         bitstream, _ = spec.encode_yuv(planes, qp=qp, crf=None, preset=spec.default_preset, threads=1)
         encoded = time.perf_counter()
-        recon = yuv420_to_rgb(decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options))[: image.shape[0], : image.shape[1]]
+        recon = yuv420_to_rgb(decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options))[
+            : image.shape[0], : image.shape[1]
+        ]
         decoded = time.perf_counter()
         hashlib.sha256(bitstream).hexdigest()
         done = time.perf_counter()
@@ -72,8 +111,19 @@ def time_naive(images: list[np.ndarray], codec: str, qp: int) -> float:
         start = time.perf_counter()
         for png in pngs:
             arguments = [a.format(qp=qp) for a in NAIVE_ARGUMENTS[codec]]
-            command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(png),
-                       "-pix_fmt", "yuv420p10le" if codec == "vvenc" else "yuv420p", *arguments, "-y", str(png) + ".bin"]  # fmt: skip
+            command = [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                str(png),
+                "-pix_fmt",
+                "yuv420p10le" if codec == "vvenc" else "yuv420p",
+                *arguments,
+                "-y",
+                str(png) + ".bin",
+            ]
             subprocess.run(command, check=True, capture_output=True)
         return (time.perf_counter() - start) * 1000 / len(pngs)
 
@@ -103,8 +153,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no Kodak PNGs in {args.kodak}")
     qps = [int(q) for q in args.qps.split(",")]
     print(f"{len(images)} Kodak 512x512 crops, one thread per encoder; ms per picture")
-    print(f"{'codec':6} {'qp':>3} {'bpp':>6} {'psnr':>6} {'conv+pad':>8} {'encode':>8} {'decode':>7} {'book':>5} "
-          f"{'ours%enc':>8} {'naive':>7} {'speedup':>7}")
+    print(
+        f"{'codec':6} {'qp':>3} {'bpp':>6} {'psnr':>6} {'conv+pad':>8} {'encode':>8} {'decode':>7} {'book':>5} "
+        f"{'ours%enc':>8} {'naive':>7} {'speedup':>7}"
+    )
     for codec in args.codecs.split(","):
         get_codec(codec)
         for qp in qps:
@@ -112,12 +164,16 @@ def main(argv: list[str] | None = None) -> None:
             naive = time_naive(images, codec, qp)
             ours_total = row["convert_pad"] + row["encode"] + row["decode"] + row["bookkeeping"]
             own_share = 100 * (row["convert_pad"] + row["bookkeeping"]) / row["encode"]
-            print(f"{codec:6} {qp:>3} {row['bpp']:6.3f} {row['psnr']:6.2f} {row['convert_pad']:8.2f} {row['encode']:8.1f} "
-                  f"{row['decode']:7.2f} {row['bookkeeping']:5.2f} {own_share:7.1f}% {naive:7.1f} {naive / ours_total:6.2f}x")  # fmt: skip
+            print(
+                f"{codec:6} {qp:>3} {row['bpp']:6.3f} {row['psnr']:6.2f} {row['convert_pad']:8.2f} {row['encode']:8.1f} "
+                f"{row['decode']:7.2f} {row['bookkeeping']:5.2f} {own_share:7.1f}% {naive:7.1f} {naive / ours_total:6.2f}x"
+            )
         if codec == "vvenc":
             qp = qps[len(qps) // 2]
             batched, single = time_vvenc_batched(images, qp), time_vvenc_one_process_each(images, qp)
-            print(f"vvenc qp {qp}: batched {batched:.1f} ms/picture, one process per picture {single:.1f} ms -> {single / batched:.2f}x")
+            print(
+                f"vvenc qp {qp}: batched {batched:.1f} ms/picture, one process per picture {single:.1f} ms -> {single / batched:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ bytes per sample (bitstreams vs the same pictures stored as decoded PNGs).
 
     python -m benchmarks.factory --images 24 --qps 20-50/4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,9 @@ class EncoderClock:
 
 def encoder_share(source: str, codec: str, qps: tuple[int, ...], size: int, work: Path) -> tuple[float, float]:
     """(share of the codec task's time inside the encoder, seconds per image) for one shard, no Ray."""
-    config = FactoryConfig(source=source, out=str(work / f"share-{codec}"), codecs=(codec,), qps=qps, size=size, shard_size=10_000)
+    config = FactoryConfig(
+        source=source, out=str(work / f"share-{codec}"), codecs=(codec,), qps=qps, size=size, shard_size=10_000
+    )
     items = list_source(source)
     make_base_shard(config, 0, items, "bench")
     with EncoderClock() as clock:
@@ -94,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         listing = work / "inputs.txt"
         items = list_source(args.source)[: args.images]
         if any(item.member or item.row >= 0 for item in items):
-            raise SystemExit(f"{args.source}: give a folder or list of image files (this benchmark writes their paths to a .txt)")
+            raise SystemExit(
+                f"{args.source}: give a folder or list of image files (this benchmark writes their paths to a .txt)"
+            )
         listing.write_text("".join(f"{item.uri}\n" for item in items))
         print(f"{args.images} images from {args.source}, size {args.size}, QPs {list(args.qps)}")
         for codec in args.codecs.split(","):
@@ -102,16 +107,24 @@ def main(argv: list[str] | None = None) -> None:
             rates = {}
             for workers in (1, 2):
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-                config = FactoryConfig(source=str(listing), out=str(work / f"{codec}-{workers}"), codecs=(codec,), qps=args.qps,
-                                       size=args.size, shard_size=max(1, args.images // 8))  # fmt: skip
+                config = FactoryConfig(
+                    source=str(listing),
+                    out=str(work / f"{codec}-{workers}"),
+                    codecs=(codec,),
+                    qps=args.qps,
+                    size=args.size,
+                    shard_size=max(1, args.images // 8),
+                )
                 started = time.perf_counter()
                 summary = run_factory(config, progress=False)
                 rates[workers] = summary.images_done / (time.perf_counter() - started)
                 ray.shutdown()
             coded, png = bytes_per_sample(str(work / f"{codec}-1"), codec)
-            print(f"{codec:6} images/s: 1 worker {rates[1]:.2f}, 2 workers {rates[2]:.2f} | "
-                  f"encoder share of the codec task {100 * share:.1f}% ({seconds:.2f} s/image, no Ray) | "
-                  f"bytes/sample: bitstreams {coded / 1e3:.0f} kB vs decoded PNGs {png / 1e3:.0f} kB ({png / coded:.1f}x)")  # fmt: skip
+            print(
+                f"{codec:6} images/s: 1 worker {rates[1]:.2f}, 2 workers {rates[2]:.2f} | "
+                f"encoder share of the codec task {100 * share:.1f}% ({seconds:.2f} s/image, no Ray) | "
+                f"bytes/sample: bitstreams {coded / 1e3:.0f} kB vs decoded PNGs {png / 1e3:.0f} kB ({png / coded:.1f}x)"
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ memory (a fresh process); [resume] the _done listing over N markers on a real Se
 requests, against the old exists+read per marker; [encoders] seconds per image per codec over the grid;
 [ImageNet] tasks, driver CPU, object-store requests and encoder CPU-hours for 1.28 M images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,14 @@ from shards.storage import Storage
 from tests.s3_server import start_seaweedfs
 
 IMAGENET_IMAGES = 1_281_167
-FULL = {"tasks": (1_000, 5_000, 20_000), "listing": IMAGENET_IMAGES, "markers": 20_000, "old_markers": 2_000, "size": 512,
-        "qps": tuple(range(20, 51, 2))}
+FULL = {
+    "tasks": (1_000, 5_000, 20_000),
+    "listing": IMAGENET_IMAGES,
+    "markers": 20_000,
+    "old_markers": 2_000,
+    "size": 512,
+    "qps": tuple(range(20, 51, 2)),
+}
 SMALL = {"tasks": (200, 1_000), "listing": 20_000, "markers": 2_000, "old_markers": 200, "size": 128, "qps": (30, 40)}
 
 
@@ -69,7 +76,9 @@ def driver_section(sizes: tuple[int, ...]) -> dict:
                 loop(count)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 measured[(name, count)] = cpu / count
-                print(f"  {name:3} {count:6d} tasks: wall {wall:7.1f} s  driver CPU {cpu:6.1f} s = {1000 * cpu / count:.3f} ms/task")
+                print(
+                    f"  {name:3} {count:6d} tasks: wall {wall:7.1f} s  driver CPU {cpu:6.1f} s = {1000 * cpu / count:.3f} ms/task"
+                )
     finally:
         ray.shutdown()
     return {"new_cpu_per_task": measured[("new", sizes[-1])]}
@@ -98,10 +107,17 @@ def plan_section(lines: int, work: Path) -> None:
         for index in range(lines):
             label = f"n{index // per_class:08d}"
             handle.write(f"train/{label}/{label}_{index:07d}.JPEG\n")
-    completed = subprocess.run([sys.executable, "-c", PLAN_CHILD, str(listing), str(work / "plan-out")], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", PLAN_CHILD, str(listing), str(work / "plan-out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    print(f"  {result['inputs']:,} inputs -> {result['shards']:,} shards in {result['seconds']:.1f} s; "
-          f"peak RSS {result['peak_mb']:.0f} MB (after imports {result['before_mb']:.0f} MB)")  # fmt: skip
+    print(
+        f"  {result['inputs']:,} inputs -> {result['shards']:,} shards in {result['seconds']:.1f} s; "
+        f"peak RSS {result['peak_mb']:.0f} MB (after imports {result['before_mb']:.0f} MB)"
+    )
 
 
 def _count_requests(storage: Storage) -> Counter:
@@ -119,15 +135,26 @@ def resume_section(markers: int, old_markers: int, work: Path) -> dict:
     server = start_seaweedfs(work / "seaweedfs")
     try:
         client = server.client()
-        names = [done_path(group, index) for index in range(markers // 4) for group in ("base", "x264", "x265", "vvenc")]
+        names = [
+            done_path(group, index) for index in range(markers // 4) for group in ("base", "x264", "x265", "vvenc")
+        ]
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda name: client.put_object(Bucket=server.bucket, Key=f"scale/{name}", Body=b'{"config_hash":"x"}'), names))
+            list(
+                pool.map(
+                    lambda name: client.put_object(
+                        Bucket=server.bucket, Key=f"scale/{name}", Body=b'{"config_hash":"x"}'
+                    ),
+                    names,
+                )
+            )
         storage = Storage(f"s3://{server.bucket}/scale", server.storage_options)
         requests = _count_requests(storage)
         started = time.perf_counter()
         done = list_done(storage)
         seconds = time.perf_counter() - started
-        print(f"  new (one listing): {len(done):,} markers in {seconds:.2f} s with {sum(requests.values())} requests {dict(requests)}")
+        print(
+            f"  new (one listing): {len(done):,} markers in {seconds:.2f} s with {sum(requests.values())} requests {dict(requests)}"
+        )
         requests.clear()
         started = time.perf_counter()
         for name in names[:old_markers]:
@@ -135,9 +162,11 @@ def resume_section(markers: int, old_markers: int, work: Path) -> dict:
                 storage.read_bytes(name)
         old_seconds = time.perf_counter() - started
         per_marker = sum(requests.values()) / old_markers
-        print(f"  old (exists + read per marker, then read again for totals): {old_markers:,} markers in {old_seconds:.2f} s, "
-              f"{per_marker:.1f} requests each {dict(requests)} -> {2 * old_seconds / old_markers * markers:.0f} s and "
-              f"{2 * per_marker * markers:,.0f} requests for {markers:,}")  # fmt: skip
+        print(
+            f"  old (exists + read per marker, then read again for totals): {old_markers:,} markers in {old_seconds:.2f} s, "
+            f"{per_marker:.1f} requests each {dict(requests)} -> {2 * old_seconds / old_markers * markers:.0f} s and "
+            f"{2 * per_marker * markers:,.0f} requests for {markers:,}"
+        )
         return {"list_seconds": seconds}
     finally:
         server.stop()
@@ -154,8 +183,14 @@ def main(argv: list[str] | None = None) -> None:
         plan_section(sizes["listing"], work)
         resume = resume_section(sizes["markers"], sizes["old_markers"], work)
         rates = encoder_rates(sizes["size"], sizes["qps"])
-    imagenet_extrapolation(IMAGENET_IMAGES, driver["new_cpu_per_task"], resume["list_seconds"] / sizes["markers"], rates,
-                           sizes["size"], sizes["qps"])  # fmt: skip
+    imagenet_extrapolation(
+        IMAGENET_IMAGES,
+        driver["new_cpu_per_task"],
+        resume["list_seconds"] / sizes["markers"],
+        rates,
+        sizes["size"],
+        sizes["qps"],
+    )
 
 
 if __name__ == "__main__":

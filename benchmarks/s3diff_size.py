@@ -9,6 +9,7 @@ LoRA layers; trainable 32.43 M (UNet LoRA) + 1.48 M (VAE LoRA) + 0.01 M (conv_in
 (degradation MLPs) + 198.53 M (VRPSR condition MLPs; 11.81 M with --modulation film); forward+backward
 at 128 x 128 (vrpsr): 10.2 s; forward at 64 x 64 (film): 1.3 s. No GPU was drawn for this measurement.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,17 +41,28 @@ def main() -> None:
     args = parser.parse_args()
     tokenizer = character_tokenizer()
     started = time.perf_counter()
-    model = CodecSimulator.from_configs(VAE, UNET, CLIPTextConfig(vocab_size=len(tokenizer.get_vocab()), **TEXT),
-                                        tokenizer, SCHEDULER, S3DiffSettings(modulation=args.modulation))
+    model = CodecSimulator.from_configs(
+        VAE,
+        UNET,
+        CLIPTextConfig(vocab_size=len(tokenizer.get_vocab()), **TEXT),
+        tokenizer,
+        SCHEDULER,
+        S3DiffSettings(modulation=args.modulation),
+    )
     model.to(args.device)
-    print(f"built in {time.perf_counter() - started:.1f} s; LoRA layers: unet {len(model.unet_lora)}, "
-          f"vae {len(model.vae_lora)}")
+    print(
+        f"built in {time.perf_counter() - started:.1f} s; LoRA layers: unet {len(model.unet_lora)}, "
+        f"vae {len(model.vae_lora)}"
+    )
     counts: dict[str, int] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
             counts[part_of(name)] = counts.get(part_of(name), 0) + parameter.numel()
-    print("trainable:", ", ".join(f"{part} {count / 1e6:.2f} M" for part, count in counts.items()),
-          f"(total {sum(counts.values()) / 1e6:.2f} M)")
+    print(
+        "trainable:",
+        ", ".join(f"{part} {count / 1e6:.2f} M" for part, count in counts.items()),
+        f"(total {sum(counts.values()) / 1e6:.2f} M)",
+    )
     image = torch.rand(1, 3, args.size, args.size, device=args.device) * 2 - 1
     condition = condition_vector("x264", 0.3)[None].to(args.device)
     seconds = []

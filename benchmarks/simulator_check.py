@@ -6,6 +6,7 @@ PSNR (RGB) and MS-SSIM, per codec and bpp bucket. Then the direction check: only
 
     python -m benchmarks.simulator_check --checkpoint RUN/checkpoints/step-0000600
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,21 +84,30 @@ def main(argv: list[str] | None = None) -> None:
             for qp in args.qps:
                 real = encode(clean, codec, qp=qp)
                 bucket = next(b for b in BUCKETS if b[0] <= real.bpp < b[1])
-                candidates = {"simulator": simulate(model, clean, codec, real.bpp), "identity": clean,
-                              "jpeg": jpeg_at_rate(clean, real.bpp)[0]}  # fmt: skip
+                candidates = {
+                    "simulator": simulate(model, clean, codec, real.bpp),
+                    "identity": clean,
+                    "jpeg": jpeg_at_rate(clean, real.bpp)[0],
+                }
                 for name, image in candidates.items():
                     rows[(codec, bucket)][f"{name}_psnr"].append(psnr(real.recon, image))
                     rows[(codec, bucket)][f"{name}_msssim"].append(msssim(real.recon, image))
-    print(f"{len(paths)} Kodak images, {args.size}² centre crops, QPs {list(args.qps)}; distance to the real codec output")
-    print(f"{'codec':6} {'bpp':>10} {'n':>3} | {'PSNR sim':>8} {'ident':>6} {'jpeg':>6} | {'MS-SSIM sim':>11} {'ident':>6} {'jpeg':>6}")
+    print(
+        f"{len(paths)} Kodak images, {args.size}² centre crops, QPs {list(args.qps)}; distance to the real codec output"
+    )
+    print(
+        f"{'codec':6} {'bpp':>10} {'n':>3} | {'PSNR sim':>8} {'ident':>6} {'jpeg':>6} | {'MS-SSIM sim':>11} {'ident':>6} {'jpeg':>6}"
+    )
     wins = 0
     for (codec, bucket), metrics in sorted(rows.items()):
         mean = {name: statistics.mean(values) for name, values in metrics.items()}
         won = mean["simulator_psnr"] > max(mean["identity_psnr"], mean["jpeg_psnr"])
         wins += won
-        print(f"{codec:6} {bucket[0]:.2f}-{bucket[1]:.2f} {len(metrics['simulator_psnr']):>3} | {mean['simulator_psnr']:8.2f} "
-              f"{mean['identity_psnr']:6.2f} {mean['jpeg_psnr']:6.2f} | {mean['simulator_msssim']:11.4f} "
-              f"{mean['identity_msssim']:6.4f} {mean['jpeg_msssim']:6.4f} {'' if won else '  <- simulator not best'}")  # fmt: skip
+        print(
+            f"{codec:6} {bucket[0]:.2f}-{bucket[1]:.2f} {len(metrics['simulator_psnr']):>3} | {mean['simulator_psnr']:8.2f} "
+            f"{mean['identity_psnr']:6.2f} {mean['jpeg_psnr']:6.2f} | {mean['simulator_msssim']:11.4f} "
+            f"{mean['identity_msssim']:6.4f} {mean['jpeg_msssim']:6.4f} {'' if won else '  <- simulator not best'}"
+        )
     print(f"simulator best (PSNR) in {wins} of {len(rows)} codec x bpp buckets")
     direction_check(model, paths, args.size, args.codecs.split(","))
 
@@ -113,14 +123,19 @@ def direction_check(model: SimulatedCodec, paths: list[Path], size: int, codecs:
             for rate in rates:
                 output = simulate(model, clean, codec, rate)
                 by_rate[rate].append((psnr(clean, output), sharpness(output)))
-        cells = [f"{rate}: {statistics.mean(p for p, _ in v):.2f} dB / {statistics.mean(s for _, s in v):.0f}" for rate, v in by_rate.items()]
+        cells = [
+            f"{rate}: {statistics.mean(p for p, _ in v):.2f} dB / {statistics.mean(s for _, s in v):.0f}"
+            for rate, v in by_rate.items()
+        ]
         psnrs = [statistics.mean(p for p, _ in by_rate[rate]) for rate in rates]
         monotone = all(a < b for a, b in itertools.pairwise(psnrs))
         print(f"  {codec}: " + " | ".join(cells) + f"  -> PSNR rises with bpp: {monotone}")
     clean, _ = center_crop_resized(decode_image(paths[0].read_bytes(), paths[0].name), size)
     outputs = {codec: simulate(model, clean, codec, 0.2).astype(np.int16) for codec in codecs}
-    print("  codec swap at 0.2 bpp, mean |difference|: " + ", ".join(
-        f"{a} vs {b} {np.abs(outputs[a] - outputs[b]).mean():.2f}" for a, b in itertools.pairwise(codecs)))
+    print(
+        "  codec swap at 0.2 bpp, mean |difference|: "
+        + ", ".join(f"{a} vs {b} {np.abs(outputs[a] - outputs[b]).mean():.2f}" for a, b in itertools.pairwise(codecs))
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ read the first 1000 items (byte ranges / parquet row groups).
     python -m benchmarks.source_listing            # 1.28 M entries (a few minutes, ~1.4 GB of disk)
     python -m benchmarks.source_listing --small    # 10 x 100 entries, seconds
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,9 @@ def make_parquet(folder: Path, classes: int, per_class: int, files: int, row_gro
     per_file = -(-total // files)
     for file_index, start in enumerate(range(0, total, per_file)):
         rows = range(start, min(total, start + per_file))
-        images = pa.array([{"bytes": PAYLOAD, "path": f"n{row // per_class:08d}_{row % per_class}.JPEG"} for row in rows], image_type)
+        images = pa.array(
+            [{"bytes": PAYLOAD, "path": f"n{row // per_class:08d}_{row % per_class}.JPEG"} for row in rows], image_type
+        )
         table = pa.table({"image": images, "label": pa.array([row // per_class for row in rows], pa.int64())})
         pq.write_table(table, folder / f"train-{file_index:05d}-of-{files:05d}.parquet", row_group_size=row_group_size)
 
@@ -81,14 +84,24 @@ def measure(source: str, mode: str) -> dict:
     started = time.perf_counter()
     read = sum(len(read_bytes(item)) for item in items[:READ_ITEMS])
     read_seconds = time.perf_counter() - started
-    return {"entries": entries, "seconds": seconds, "peak_mib_above_baseline": (peak_kib - baseline_kib) / 1024,
-            "baseline_mib": baseline_kib / 1024, "read_items": min(READ_ITEMS, len(items)), "read_seconds": read_seconds,
-            "read_bytes": read}  # fmt: skip
+    return {
+        "entries": entries,
+        "seconds": seconds,
+        "peak_mib_above_baseline": (peak_kib - baseline_kib) / 1024,
+        "baseline_mib": baseline_kib / 1024,
+        "read_items": min(READ_ITEMS, len(items)),
+        "read_seconds": read_seconds,
+        "read_bytes": read,
+    }
 
 
 def run_measure(source: str, mode: str) -> dict:
-    completed = subprocess.run([sys.executable, "-m", "benchmarks.source_listing", "--measure", source, "--mode", mode],
-                               capture_output=True, text=True, check=False)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.source_listing", "--measure", source, "--mode", mode],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if completed.returncode:
         raise RuntimeError(f"measuring {source} ({mode}) failed:\n{completed.stderr[-2000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -114,23 +127,31 @@ def main() -> None:
         total = args.classes * args.per_class
         started = time.perf_counter()
         make_nested_tar(folder / "train.tar", args.classes, args.per_class)
-        print(f"made nested tar: {args.classes} class tars x {args.per_class} = {total:,} entries, "
-              f"{os.path.getsize(folder / 'train.tar') / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"made nested tar: {args.classes} class tars x {args.per_class} = {total:,} entries, "
+            f"{os.path.getsize(folder / 'train.tar') / 2**20:.0f} MiB in {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
         make_parquet(folder / "parquet", args.classes, args.per_class, args.parquet_files, args.row_group_size)
         size = sum(path.stat().st_size for path in (folder / "parquet").iterdir())
-        print(f"made parquet: {args.parquet_files} files, row groups of {args.row_group_size}, {size / 2**20:.0f} MiB "
-              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
-        print(f"{'source':<12}{'mode':<8}{'entries':>11}{'seconds':>9}{'entries/s':>11}{'peak MiB':>10}"
-              f"{'read 1000 s':>13}")  # fmt: skip
+        print(
+            f"made parquet: {args.parquet_files} files, row groups of {args.row_group_size}, {size / 2**20:.0f} MiB "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        print(
+            f"{'source':<12}{'mode':<8}{'entries':>11}{'seconds':>9}{'entries/s':>11}{'peak MiB':>10}"
+            f"{'read 1000 s':>13}"
+        )
         for kind, source in (("nested tar", str(folder / "train.tar")), ("parquet", str(folder / "parquet"))):
             for mode in ("list", "stream"):
                 result = run_measure(source, mode)
                 if result["entries"] != total:
                     raise RuntimeError(f"{kind}: listed {result['entries']} entries, made {total}")
-                print(f"{kind:<12}{mode:<8}{result['entries']:>11,}{result['seconds']:>9.2f}"
-                      f"{result['entries'] / result['seconds']:>11,.0f}{result['peak_mib_above_baseline']:>10.0f}"
-                      f"{result['read_seconds']:>13.3f}")  # fmt: skip
+                print(
+                    f"{kind:<12}{mode:<8}{result['entries']:>11,}{result['seconds']:>9.2f}"
+                    f"{result['entries'] / result['seconds']:>11,.0f}{result['peak_mib_above_baseline']:>10.0f}"
+                    f"{result['read_seconds']:>13.3f}"
+                )
         print("peak MiB: the listing process's peak RSS above its RSS after imports")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

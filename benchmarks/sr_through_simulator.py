@@ -11,6 +11,7 @@ of the first model over the second.
     python -m benchmarks.sr_through_simulator --model through-sim=RUN_A/checkpoints/step-0000200 \
         --model no-sim=RUN_B/checkpoints/step-0000200 --model base=BASE/checkpoints/step-0000400 --size 192
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,10 @@ def summarise(rows: list[dict], models: list[str]) -> str:
     for codec in codecs:
         for model in models:
             group = groups[(model, codec)]
-            lines.append(f"{model:<14}{codec:<7}{len(group):>4}"
-                         + "".join(f"{statistics.fmean(r[c] for r in group):>16.4f}" for c in COLUMNS))
+            lines.append(
+                f"{model:<14}{codec:<7}{len(group):>4}"
+                + "".join(f"{statistics.fmean(r[c] for r in group):>16.4f}" for c in COLUMNS)
+            )
     if len(models) >= 2:
         first, second = models[:2]
         paired = defaultdict(dict)
@@ -89,8 +92,15 @@ def main() -> None:
     for item in args.model:
         name, _, checkpoint = item.partition("=")
         models[name] = load_sr_checkpoint(checkpoint, scale=4)
-    config = EvalConfig(data=args.data, codecs=tuple(args.codecs), qps=tuple(args.qps), size=args.size,
-                        limit=args.limit, metrics=("psnr_y", "ssim_y"), crop_images=0)
+    config = EvalConfig(
+        data=args.data,
+        codecs=tuple(args.codecs),
+        qps=tuple(args.qps),
+        size=args.size,
+        limit=args.limit,
+        metrics=("psnr_y", "ssim_y"),
+        crop_images=0,
+    )
     metrics = MetricSuite({"psnr_y": psnr_y, "ssim_y": ssim_y, "ms_ssim": msssim, "gradient_ratio": gradient_ratio})
     result = evaluate(config, models, metrics, progress=False)
     if args.out:

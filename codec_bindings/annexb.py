@@ -4,6 +4,7 @@ A canonical picture bitstream here is: every NAL unit the decoder needs, each be
 code, in encoder order. AUD and SEI NAL units are dropped (version/info SEI, access unit delimiters):
 they are not needed to decode the picture and are not counted in its bits.
 """
+
 from __future__ import annotations
 
 from codec_bindings.errors import CodecError

@@ -1,4 +1,5 @@
 """encode / decode / encode_many: one interface over x264, x265 (PyAV) and vvenc (ffmpeg process)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,13 @@ class Codec(Protocol):
 
     def version(self) -> str: ...
 
-    def encode_yuv(self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int) -> tuple[bytes, dict]: ...
+    def encode_yuv(
+        self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int
+    ) -> tuple[bytes, dict]: ...
 
-    def encode_yuv_many(self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int) -> list[tuple[bytes, dict]]: ...
+    def encode_yuv_many(
+        self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int
+    ) -> list[tuple[bytes, dict]]: ...
 
 
 CODECS: dict[str, Codec] = {"x264": X264, "x265": X265, "vvenc": VVENC}
@@ -104,27 +109,48 @@ def encode_many(
             outputs = spec.encode_yuv_many([prepared[i][0] for i in indices], qp=qp, preset=preset, threads=threads)
             for i, (bitstream, encoder_params) in zip(indices, outputs):
                 results[i][qp_index] = _finish(
-                    rgbs[i], spec, bitstream, encoder_params, prepared[i][1], qp, None, preset, threads, matrix, value_range
+                    rgbs[i],
+                    spec,
+                    bitstream,
+                    encoder_params,
+                    prepared[i][1],
+                    qp,
+                    None,
+                    preset,
+                    threads,
+                    matrix,
+                    value_range,
                 )
     return results  # type: ignore[return-value]
 
 
-def decode(bitstream: bytes, codec: str, *, matrix: str = DEFAULT_MATRIX, value_range: str = DEFAULT_RANGE,
-           size: tuple[int, int] | None = None, expected_sha256: str | None = None) -> np.ndarray:
+def decode(
+    bitstream: bytes,
+    codec: str,
+    *,
+    matrix: str = DEFAULT_MATRIX,
+    value_range: str = DEFAULT_RANGE,
+    size: tuple[int, int] | None = None,
+    expected_sha256: str | None = None,
+) -> np.ndarray:
     """Decode one picture bitstream to RGB uint8; ``size`` = (height, width) crops the codec padding off.
 
     ``expected_sha256`` (as recorded in params) is checked first: FFmpeg's HEVC decoder conceals a
     truncated slice without any error, so integrity must come from the recorded hash.
     """
     if expected_sha256 is not None and hashlib.sha256(bitstream).hexdigest() != expected_sha256:
-        raise CodecError(f"{codec}: bitstream sha256 does not match the recorded {expected_sha256[:12]}… (corrupt or truncated)")
+        raise CodecError(
+            f"{codec}: bitstream sha256 does not match the recorded {expected_sha256[:12]}… (corrupt or truncated)"
+        )
     spec = get_codec(codec)
     planes = decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options)
     rgb = yuv420_to_rgb(planes, matrix, value_range)
     if size is not None:
         height, width = size
         if height > rgb.shape[0] or width > rgb.shape[1]:
-            raise CodecError(f"{codec}: decoded picture {rgb.shape[1]}x{rgb.shape[0]} smaller than requested {width}x{height}")
+            raise CodecError(
+                f"{codec}: decoded picture {rgb.shape[1]}x{rgb.shape[0]} smaller than requested {width}x{height}"
+            )
         rgb = rgb[:height, :width]
     return np.ascontiguousarray(rgb)
 
@@ -143,12 +169,25 @@ def _prepare(rgb: np.ndarray, spec: Codec, matrix: str, value_range: str) -> tup
     return planes, padded
 
 
-def _finish(rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict, padded: tuple[int, int],
-            qp: int | None, crf: float | None, preset: str, threads: int, matrix: str, value_range: str) -> Encoded:
+def _finish(
+    rgb: np.ndarray,
+    spec: Codec,
+    bitstream: bytes,
+    encoder_params: dict,
+    padded: tuple[int, int],
+    qp: int | None,
+    crf: float | None,
+    preset: str,
+    threads: int,
+    matrix: str,
+    value_range: str,
+) -> Encoded:
     height, width = rgb.shape[:2]
     recon_planes = decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options)
     if (recon_planes.height, recon_planes.width) != padded:
-        raise CodecError(f"{spec.name}: decoded {recon_planes.width}x{recon_planes.height}, encoded {padded[1]}x{padded[0]}")
+        raise CodecError(
+            f"{spec.name}: decoded {recon_planes.width}x{recon_planes.height}, encoded {padded[1]}x{padded[0]}"
+        )
     recon = np.ascontiguousarray(yuv420_to_rgb(recon_planes, matrix, value_range)[:height, :width])
     bits = 8 * len(bitstream)
     params = {
@@ -160,8 +199,13 @@ def _finish(rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict
         "crf": crf,
         "threads": threads,
         "intra": "one IDR picture",
-        "color": {"matrix": matrix, "range": value_range, "chroma": "4:2:0, 2x2 box average down, bilinear up", "bit_depth": 8,
-                  "coded_bit_depth": spec.coded_bit_depth},
+        "color": {
+            "matrix": matrix,
+            "range": value_range,
+            "chroma": "4:2:0, 2x2 box average down, bilinear up",
+            "bit_depth": 8,
+            "coded_bit_depth": spec.coded_bit_depth,
+        },
         "width": width,
         "height": height,
         "padding": {"mode": "edge replicate, bottom/right", "padded_width": padded[1], "padded_height": padded[0]},

@@ -1,4 +1,5 @@
 """Decode one picture bitstream with PyAV's native decoders (h264, hevc, vvc)."""
+
 from __future__ import annotations
 
 import av
@@ -25,7 +26,9 @@ def decode_yuv420(bitstream: bytes, decoder_name: str, options: tuple[tuple[str,
     except (av.error.FFmpegError, ValueError) as error:
         raise CodecError(f"{decoder_name}: corrupt bitstream ({len(bitstream)} bytes): {error}") from error
     if len(frames) != 1:
-        raise CodecError(f"{decoder_name}: expected one decoded picture, got {len(frames)} ({len(bitstream)} bytes; corrupt?)")
+        raise CodecError(
+            f"{decoder_name}: expected one decoded picture, got {len(frames)} ({len(bitstream)} bytes; corrupt?)"
+        )
     frame = frames[0]
     if frame.format.name == "yuv420p10le":  # vvenc codes 8-bit input at 10 bits internally
         i420 = np.clip((frame.to_ndarray().astype(np.uint16) + 2) >> 2, 0, 255).astype(np.uint8)

@@ -1,4 +1,5 @@
 """Run an external program: no shell, stderr captured, killed and reaped on timeout."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """Distortion of a decoded picture against its source."""
+
 from __future__ import annotations
 
 import math

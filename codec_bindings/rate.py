@@ -3,6 +3,7 @@
 Bisection over QP (bits fall as QP rises). Tie rule: the closest size wins; on a tie the higher
 quality (lower QP). Each QP is encoded at most once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ class RateMatch:
     target_bits: int
 
 
-def match_rate(image: np.ndarray, codec: str, target_bits: int, qp_range: tuple[int, int] | None = None, **encode_options) -> RateMatch:
+def match_rate(
+    image: np.ndarray, codec: str, target_bits: int, qp_range: tuple[int, int] | None = None, **encode_options
+) -> RateMatch:
     """Encode ``image`` at the QP in ``qp_range`` (inclusive) whose size is closest to ``target_bits``."""
     spec = get_codec(codec)
     low, high = qp_range if qp_range is not None else (0, spec.max_qp)

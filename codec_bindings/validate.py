@@ -1,4 +1,5 @@
 """Checks on what callers hand to encode(): each failure names the problem and how to fix it."""
+
 from __future__ import annotations
 
 import numbers
@@ -7,12 +8,17 @@ import numpy as np
 
 from codec_bindings.errors import CodecInputError
 
+
 def as_rgb_uint8(image: object) -> np.ndarray:
     """Return ``image`` as a contiguous RGB uint8 HxWx3 array (grayscale HxW or HxWx1 is expanded)."""
     if not isinstance(image, np.ndarray):
         raise CodecInputError(f"image must be a numpy array, got {type(image).__name__}")
     if image.dtype != np.uint8:
-        hint = " (float input: convert with np.clip(x * 255, 0, 255).round().astype(np.uint8))" if image.dtype.kind == "f" else ""
+        hint = (
+            " (float input: convert with np.clip(x * 255, 0, 255).round().astype(np.uint8))"
+            if image.dtype.kind == "f"
+            else ""
+        )
         raise CodecInputError(f"image dtype must be uint8, got {image.dtype}{hint}")
     if image.ndim == 2:
         image = image[:, :, None]

@@ -12,6 +12,7 @@ shifted left by 2, and the decoded picture is rounded back to 8 bits ((v + 2) >>
 InternalBitDepth=8: the VVC decoders of PyAV's FFmpeg and of the imageio-ffmpeg binary then disagree
 on luma, while at 10 bits they agree bit for bit. Output goes to a file: vvenc prints warnings to stdout.
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,18 +63,51 @@ class VvencCodec:
 
     def command(self, width: int, height: int, qp: int, preset: str, threads: int, output: Path) -> list[str]:
         return [
-            ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", f"{width}x{height}", "-r", "25", "-i", "pipe:0",
-            "-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "0", "-g", "1",
-            "-threads", str(threads), "-vvenc-params", VVENC_PARAMS, "-f", "vvc", "-y", str(output),
-        ]  # fmt: skip
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            "25",
+            "-i",
+            "pipe:0",
+            "-c:v",
+            "libvvenc",
+            "-preset",
+            preset,
+            "-qp",
+            str(qp),
+            "-qpa",
+            "0",
+            "-g",
+            "1",
+            "-threads",
+            str(threads),
+            "-vvenc-params",
+            VVENC_PARAMS,
+            "-f",
+            "vvc",
+            "-y",
+            str(output),
+        ]
 
-    def encode_yuv(self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int) -> tuple[bytes, dict]:
+    def encode_yuv(
+        self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int
+    ) -> tuple[bytes, dict]:
         if qp is None:
             raise CodecError("vvenc supports constant QP only (no CRF through libvvenc)")
         return self.encode_yuv_many([planes], qp=qp, preset=preset, threads=threads)[0]
 
-    def encode_yuv_many(self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int) -> list[tuple[bytes, dict]]:
+    def encode_yuv_many(
+        self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int
+    ) -> list[tuple[bytes, dict]]:
         """Encode pictures of one size, MAX_PICTURES_PER_PROCESS per ffmpeg process."""
         if len({(p.width, p.height) for p in pictures}) > 1:
             raise CodecError("vvenc batch: all pictures of one call must have the same size")
@@ -92,12 +126,16 @@ class VvencCodec:
             stream = output.read_bytes()
         split = split_vvc_pictures(stream)
         if len(split) != len(pictures):
-            raise CodecError(f"vvenc returned {len(split)} pictures for {len(pictures)} inputs ({width}x{height}, qp {qp})")
+            raise CodecError(
+                f"vvenc returned {len(split)} pictures for {len(pictures)} inputs ({width}x{height}, qp {qp})"
+            )
         params = {"encoder": self.library, "encoder_version": vvenc_version(), "command": _portable(command)}
         results = []
         for index, units in enumerate(split):
             rewritten = [
-                rewrite_vvc_as_first_picture(unit, index) if nal_type(unit, "vvc") in (VVC_IDR_W_RADL, VVC_IDR_N_LP) else unit
+                rewrite_vvc_as_first_picture(unit, index)
+                if nal_type(unit, "vvc") in (VVC_IDR_W_RADL, VVC_IDR_N_LP)
+                else unit
                 for unit in units
             ]
             results.append((canonical_picture(rewritten, "vvc"), params))
@@ -123,9 +161,24 @@ def vvenc_version() -> str:
     import imageio_ffmpeg
 
     command = [
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "verbose", "-f", "rawvideo",
-        "-pix_fmt", "yuv420p10le", "-s", "32x32", "-i", "pipe:0", "-c:v", "libvvenc", "-f", "null", "-",
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "verbose",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-s",
+        "32x32",
+        "-i",
+        "pipe:0",
+        "-c:v",
+        "libvvenc",
+        "-f",
+        "null",
+        "-",
+    ]
     _, stderr = run(command, bytes(32 * 32 * 3), timeout=60)
     match = re.search(rb"libvvenc version: (\S+)", stderr)
     ffmpeg_version = imageio_ffmpeg.get_ffmpeg_version()

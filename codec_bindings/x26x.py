@@ -6,6 +6,7 @@ x264 thread_count=1 (auto threads switch to sliced threads and change the pictur
 x265 pools=<threads> with WPP on (the CLI default; bit-exact for any pool size), info=0 (no info SEI).
 A fresh encoder per picture: CRF rate control would otherwise carry history between pictures.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,18 @@ from codec_bindings.annexb import canonical_picture, nal_type, split_nal_units
 from codec_bindings.errors import CodecError
 from codec_bindings.yuv import Yuv420
 
-
-X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,20 @@ class X26xCodec:
             "x265-params": f"{rate}:keyint=1:ipratio=1.0:info=0:pools={threads}:frame-threads=1:log-level=error",
         }
 
-    def encode_yuv(self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int) -> tuple[bytes, dict]:
+    def encode_yuv(
+        self, planes: Yuv420, *, qp: int | None, crf: float | None, preset: str, threads: int
+    ) -> tuple[bytes, dict]:
         options = self.encoder_options(qp, crf, preset, threads)
         bitstream = canonical_picture(self._encode_units(planes, options, threads), self.bitstream_format)
-        return bitstream, {"encoder": self.library, "encoder_version": library_version(self.library), "options": options}
+        return bitstream, {
+            "encoder": self.library,
+            "encoder_version": library_version(self.library),
+            "options": options,
+        }
 
-    def encode_yuv_many(self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int) -> list[tuple[bytes, dict]]:
+    def encode_yuv_many(
+        self, pictures: list[Yuv420], *, qp: int, preset: str, threads: int
+    ) -> list[tuple[bytes, dict]]:
         return [self.encode_yuv(picture, qp=qp, crf=None, preset=preset, threads=threads) for picture in pictures]
 
     def _encode_units(self, planes: Yuv420, options: dict[str, str], threads: int) -> list[bytes]:
@@ -76,7 +95,9 @@ class X26xCodec:
         try:
             packets = list(context.encode(frame)) + list(context.encode(None))
         except av.error.FFmpegError as error:
-            raise CodecError(f"{self.library} failed on a {planes.width}x{planes.height} picture with {options}: {error}") from error
+            raise CodecError(
+                f"{self.library} failed on a {planes.width}x{planes.height} picture with {options}: {error}"
+            ) from error
         units = split_nal_units(b"".join(bytes(packet) for packet in packets))
         if not units:
             raise CodecError(f"{self.library} returned no bitstream for a {planes.width}x{planes.height} picture")

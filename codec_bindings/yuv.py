@@ -4,6 +4,7 @@ We convert ourselves rather than through swscale so that the matrix, range and c
 known and recorded: forward = matrix then 2x2 box average of chroma (centre-sited); inverse =
 bilinear chroma upsampling (half-pixel centres, matching the box average) then the inverse matrix.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,9 +45,15 @@ def _forward_matrix(matrix: str, value_range: str) -> np.ndarray:
     kr, kb = MATRICES[matrix]
     kg = 1.0 - kr - kb
     rgb_to_ypbpr = np.array(
-        [[kr, kg, kb], [-0.5 * kr / (1 - kb), -0.5 * kg / (1 - kb), 0.5], [0.5, -0.5 * kg / (1 - kr), -0.5 * kb / (1 - kr)]]
+        [
+            [kr, kg, kb],
+            [-0.5 * kr / (1 - kb), -0.5 * kg / (1 - kb), 0.5],
+            [0.5, -0.5 * kg / (1 - kr), -0.5 * kb / (1 - kr)],
+        ]
     )
-    luma_scale, chroma_scale, luma_offset = (219.0 / 255, 224.0 / 255, 16.0) if value_range == "limited" else (1.0, 1.0, 0.0)
+    luma_scale, chroma_scale, luma_offset = (
+        (219.0 / 255, 224.0 / 255, 16.0) if value_range == "limited" else (1.0, 1.0, 0.0)
+    )
     scaled = rgb_to_ypbpr * np.array([[luma_scale], [chroma_scale], [chroma_scale]])
     offsets = np.array([[luma_offset], [128.0], [128.0]])
     return np.hstack([scaled, offsets])  # 3x4 affine, applied to R, G, B in 0..255

@@ -10,6 +10,7 @@ With ``pareto=True`` each curve first drops its dominated points (a point whose 
 that of a cheaper point), the usual way to compare operational RD curves; the note says how many were dropped.
 Two identical curves give 0 % even when they are not monotone (the same function wherever it is defined).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ class BdRate:
     note: str = ""  # why it is NaN, or a warning about little overlap
 
 
-def _curve(rates: Sequence[float], values: Sequence[float], sign: float, label: str,
-           pareto: bool, notes: list[str]) -> tuple[np.ndarray, np.ndarray] | str:
+def _curve(
+    rates: Sequence[float], values: Sequence[float], sign: float, label: str, pareto: bool, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray] | str:
     rates, values = np.asarray(rates, dtype=np.float64), np.asarray(values, dtype=np.float64) * sign
     if rates.shape != values.shape or rates.ndim != 1:
         raise ValueError(f"{label}: {rates.shape} rates but {values.shape} values")
@@ -55,9 +57,16 @@ def _curve(rates: Sequence[float], values: Sequence[float], sign: float, label: 
     return rates, values
 
 
-def bd_rate(anchor_rates: Sequence[float], anchor_values: Sequence[float], test_rates: Sequence[float],
-            test_values: Sequence[float], *, higher_is_better: bool = True, method: str = DEFAULT_BD_METHOD,
-            pareto: bool = False) -> BdRate:
+def bd_rate(
+    anchor_rates: Sequence[float],
+    anchor_values: Sequence[float],
+    test_rates: Sequence[float],
+    test_values: Sequence[float],
+    *,
+    higher_is_better: bool = True,
+    method: str = DEFAULT_BD_METHOD,
+    pareto: bool = False,
+) -> BdRate:
     """BDBR of test vs anchor in percent (negative = the test saves bits)."""
     import bjontegaard
 
@@ -74,12 +83,17 @@ def bd_rate(anchor_rates: Sequence[float], anchor_values: Sequence[float], test_
             return BdRate(math.nan, "; ".join([*notes, curve]))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        percent = float(bjontegaard.bd_rate(anchor[0], anchor[1], test[0], test[1], method=method,
-                                            require_matching_points=False))
+        percent = float(
+            bjontegaard.bd_rate(anchor[0], anchor[1], test[0], test[1], method=method, require_matching_points=False)
+        )
     return BdRate(percent, "; ".join([*notes, *(str(w.message) for w in caught)]))
 
 
 def _same_points(anchor_rates, anchor_values, test_rates, test_values) -> bool:
-    anchor = sorted(zip(np.asarray(anchor_rates, dtype=np.float64).tolist(), np.asarray(anchor_values, dtype=np.float64).tolist()))
-    test = sorted(zip(np.asarray(test_rates, dtype=np.float64).tolist(), np.asarray(test_values, dtype=np.float64).tolist()))
+    anchor = sorted(
+        zip(np.asarray(anchor_rates, dtype=np.float64).tolist(), np.asarray(anchor_values, dtype=np.float64).tolist())
+    )
+    test = sorted(
+        zip(np.asarray(test_rates, dtype=np.float64).tolist(), np.asarray(test_values, dtype=np.float64).tolist())
+    )
     return len(anchor) >= 2 and anchor == test and all(math.isfinite(v) for point in anchor for v in point)

@@ -15,6 +15,7 @@ Where it is applied is part of the protocol (EvalConfig.color_fix_at):
   "sr"       to the SR output before it is encoded: what a deployment can actually do (the viewer's
              decoder does not correct colours), and what S3Diff's inference does (no codec there).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,7 @@ def wavelet_split(tensor: torch.Tensor, levels: int = WAVELET_LEVELS) -> tuple[t
     high = torch.zeros_like(tensor)
     low = tensor
     for level in range(levels):
-        blurred = _blur(low, 2 ** level)
+        blurred = _blur(low, 2**level)
         high = high + (low - blurred)
         low = blurred
     return high, low
@@ -77,7 +78,9 @@ def color_fix(picture: np.ndarray, reference: np.ndarray, method: str) -> np.nda
     if method == "none":
         return picture
     if picture.shape != reference.shape or picture.ndim != 3 or picture.shape[2] != 3:
-        raise ValueError(f"colour fix needs two H x W x 3 pictures of one size, got {picture.shape} and {reference.shape}")
+        raise ValueError(
+            f"colour fix needs two H x W x 3 pictures of one size, got {picture.shape} and {reference.shape}"
+        )
     fix = adain if method == "adain" else wavelet
     with torch.no_grad():
         return _to_picture(fix(_to_tensor(picture), _to_tensor(reference)))

@@ -1,4 +1,5 @@
 """The evaluation's typed configuration (built by the CLI, written into the results folder)."""
+
 from __future__ import annotations
 
 import dataclasses

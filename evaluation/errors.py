@@ -1,4 +1,5 @@
 """The evaluation's two exceptions: a protocol step that failed, and a metric that cannot be computed here."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ Images go in as RGB uint8 and are resized bilinearly to 299x299 inside the netwo
 FID is a set statistic: with fewer images than feature dimensions (e.g. 24 Kodak crops vs 2048 dims) the
 covariances are rank-deficient, so values are comparable between methods on the same set only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +45,12 @@ def frechet_distance(features_a: Sequence[np.ndarray], features_b: Sequence[np.n
     return float(calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)))
 
 
-def load_fid_features(weights_dir: str | Path | None = None, device: str = "cpu") -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
+def load_fid_features(
+    weights_dir: str | Path | None = None, device: str = "cpu"
+) -> tuple[Callable[[np.ndarray], np.ndarray], dict]:
     state, sha256 = load_state(FID_INCEPTION, "fid", weights_dir)
-    return InceptionFeatures(state, device), {"network": FID_INCEPTION.file_name, "sha256": sha256,
-                                              "implementation": "pytorch-fid InceptionV3 pool3 (2048-d), 299x299 bilinear"}
+    return InceptionFeatures(state, device), {
+        "network": FID_INCEPTION.file_name,
+        "sha256": sha256,
+        "implementation": "pytorch-fid InceptionV3 pool3 (2048-d), 299x299 bilinear",
+    }

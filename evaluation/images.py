@@ -6,6 +6,7 @@ relative to the source, e.g. ``kodim01.png``) and the seed, so ``vrpsr generate`
 same low-quality image. The upsampled image (cv2 bicubic to `size`, as the factory's ``--lq-grid``) is both
 the input of scale-1 models and the picture whose encode defines the target size R̄.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,9 +39,12 @@ def upsample(lq: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(lq, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def prepare_image(item: SourceItem, size: int, degradation: str, scale: int, seed: int,
-                  storage_options: dict | None = None) -> EvalImage:
+def prepare_image(
+    item: SourceItem, size: int, degradation: str, scale: int, seed: int, storage_options: dict | None = None
+) -> EvalImage:
     image = decode_image(read_bytes(item, storage_options), item.name)
     clean, crop_record = center_crop_resized(image, size, name=item.name)
     lq, degradation_record = degrade(clean, degradation, rng_for_sample(item.key_hint, seed), scale)
-    return EvalImage(item.key_hint, clean, lq, upsample(lq, size), {"crop": crop_record, "degradation": degradation_record})
+    return EvalImage(
+        item.key_hint, clean, lq, upsample(lq, size), {"crop": crop_record, "degradation": degradation_record}
+    )

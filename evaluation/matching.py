@@ -4,6 +4,7 @@ codec_bindings.match_rate picks the QP q* whose size is closest to R̄. The chec
 other side of R̄ (q*-1 when X̂ is smaller than R̄, q*+1 when larger) and requires R̄ to lie between the two
 sizes: no QP step is skipped and the target is reachable. Anything else raises EvaluationError.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ class MatchedPicture:
     neighbour_bits: int | None
 
 
-def match_within_one_qp(image: np.ndarray, codec: str, target_bits: int, *, label: str, **encode_options) -> MatchedPicture:
+def match_within_one_qp(
+    image: np.ndarray, codec: str, target_bits: int, *, label: str, **encode_options
+) -> MatchedPicture:
     """Rate-match `image` to `target_bits` and verify the bracket; `label` names the sample in errors."""
     match = match_rate(image, codec, target_bits, **encode_options)
     encoded = match.encoded
@@ -31,11 +34,15 @@ def match_within_one_qp(image: np.ndarray, codec: str, target_bits: int, *, labe
         return MatchedPicture(encoded, target_bits, match.encodes, None, None)
     neighbour_qp = encoded.qp - 1 if encoded.bits < target_bits else encoded.qp + 1
     if not 0 <= neighbour_qp <= get_codec(codec).max_qp:
-        raise EvaluationError(f"{label}: {codec} cannot reach the target {target_bits} bits: QP {encoded.qp} "
-                              f"(the end of the range) gives {encoded.bits}")
+        raise EvaluationError(
+            f"{label}: {codec} cannot reach the target {target_bits} bits: QP {encoded.qp} "
+            f"(the end of the range) gives {encoded.bits}"
+        )
     neighbour = encode(image, codec, qp=neighbour_qp, **encode_options)
     low, high = sorted((encoded.bits, neighbour.bits))
     if not low <= target_bits <= high:
-        raise EvaluationError(f"{label}: {codec} match is not within one QP step of the target {target_bits} bits: "
-                              f"QP {encoded.qp} gives {encoded.bits}, QP {neighbour_qp} gives {neighbour.bits}")
+        raise EvaluationError(
+            f"{label}: {codec} match is not within one QP step of the target {target_bits} bits: "
+            f"QP {encoded.qp} gives {encoded.bits}, QP {neighbour_qp} gives {neighbour.bits}"
+        )
     return MatchedPicture(encoded, target_bits, match.encodes + 1, neighbour_qp, neighbour.bits)

@@ -4,6 +4,7 @@ Per-image metrics: psnr_y, psnr_rgb, ssim_y, ssim_rgb (pixel_metrics.py), lpips_
 (perceptual.py). Set metric: fid (fid.py). Networks load from the local weights folder only; a metric whose
 weights are missing is listed in `MetricSuite.unavailable` with the reason and never computed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -36,8 +37,10 @@ METRICS: dict[str, MetricInfo] = {
 DEFAULT_METRICS: tuple[str, ...] = tuple(METRICS)
 SET_METRICS = frozenset({"fid"})
 PIXEL_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "psnr_y": pixel_metrics.psnr_y, "psnr_rgb": pixel_metrics.psnr_rgb,
-    "ssim_y": pixel_metrics.ssim_y, "ssim_rgb": pixel_metrics.ssim_rgb,
+    "psnr_y": pixel_metrics.psnr_y,
+    "psnr_rgb": pixel_metrics.psnr_rgb,
+    "ssim_y": pixel_metrics.ssim_y,
+    "ssim_rgb": pixel_metrics.ssim_rgb,
 }
 
 PairMetric = Callable[[np.ndarray, np.ndarray], float]  # (distorted, reference) -> value

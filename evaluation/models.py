@@ -11,6 +11,7 @@ MODEL_FACTORIES (`vrpsr eval` registers ``checkpoint`` there: training.inference
 object or zero-argument factory. Simulators (``simulator(image, codec, bpp) -> simulated decoded picture``)
 and post-processors (``post(decoded, codec, bpp) -> picture``) use the same spec rules with their own dicts.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -99,7 +100,9 @@ POST_FACTORIES: dict[str, Callable[[str | None], PictureFunction]] = {
 def _split(spec: str, factories: dict, kind: str) -> tuple[Callable, str | None]:
     name, separator, argument = spec.partition(":")
     if name not in factories:
-        raise ValueError(f"unknown {kind} {spec!r}; known: {', '.join(factories)} (or NAME:ARGUMENT, py:module:attribute)")
+        raise ValueError(
+            f"unknown {kind} {spec!r}; known: {', '.join(factories)} (or NAME:ARGUMENT, py:module:attribute)"
+        )
     return factories[name], (argument if separator else None)
 
 
@@ -107,7 +110,9 @@ def resolve_model(spec: str, scale: int) -> object:
     factory, argument = _split(spec, MODEL_FACTORIES, "model")
     model = factory(argument, scale)
     if getattr(model, "input_scale", None) not in (1, scale):
-        raise ValueError(f"model {spec!r}: input_scale {getattr(model, 'input_scale', None)!r} is neither 1 nor {scale}")
+        raise ValueError(
+            f"model {spec!r}: input_scale {getattr(model, 'input_scale', None)!r} is neither 1 nor {scale}"
+        )
     return model
 
 

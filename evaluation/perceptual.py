@@ -7,6 +7,7 @@ whose alpha/beta file ``weights.pt`` ships with the `dists-pytorch` package; the
 file. Inputs are RGB uint8 at full resolution (no resizing). Both constructors take the backbone state
 explicitly: a caller that wants random weights (a test) has to build and pass them itself.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -75,7 +76,9 @@ class _L2Pooling(nn.Module):
 
 
 class Dists(nn.Module):
-    def __init__(self, vgg_state: Mapping[str, torch.Tensor], alpha_beta: Mapping[str, torch.Tensor], device: str = "cpu"):
+    def __init__(
+        self, vgg_state: Mapping[str, torch.Tensor], alpha_beta: Mapping[str, torch.Tensor], device: str = "cpu"
+    ):
         super().__init__()
         from torchvision.models import vgg16
 
@@ -110,9 +113,12 @@ class Dists(nn.Module):
         structure = texture = 0.0
         for fa, fb, alpha, beta in zip(a, b, alphas, betas):
             mean_a, mean_b = fa.mean([2, 3], keepdim=True), fb.mean([2, 3], keepdim=True)
-            var_a, var_b = ((fa - mean_a) ** 2).mean([2, 3], keepdim=True), ((fb - mean_b) ** 2).mean([2, 3], keepdim=True)
+            var_a, var_b = (
+                ((fa - mean_a) ** 2).mean([2, 3], keepdim=True),
+                ((fb - mean_b) ** 2).mean([2, 3], keepdim=True),
+            )
             covariance = (fa * fb).mean([2, 3], keepdim=True) - mean_a * mean_b
-            texture = texture + (alpha * (2 * mean_a * mean_b + 1e-6) / (mean_a ** 2 + mean_b ** 2 + 1e-6)).sum()
+            texture = texture + (alpha * (2 * mean_a * mean_b + 1e-6) / (mean_a**2 + mean_b**2 + 1e-6)).sum()
             structure = structure + (beta * (2 * covariance + 1e-6) / (var_a + var_b + 1e-6)).sum()
         return float(1.0 - (texture + structure))
 
@@ -121,7 +127,9 @@ def dists_alpha_beta_path() -> Path:
     """The alpha/beta file shipped in the dists-pytorch wheel."""
     spec = importlib.util.find_spec("DISTS_pytorch")
     if spec is None or not spec.submodule_search_locations:
-        raise MetricUnavailable("dists", "the dists-pytorch package (it ships DISTS_pytorch/weights.pt) is not installed")
+        raise MetricUnavailable(
+            "dists", "the dists-pytorch package (it ships DISTS_pytorch/weights.pt) is not installed"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "weights.pt"
     if not path.is_file():
         raise MetricUnavailable("dists", f"{path} (DISTS alpha/beta) is missing: reinstall dists-pytorch")
@@ -137,5 +145,8 @@ def load_dists(weights_dir: str | Path | None = None, device: str = "cpu") -> tu
     alpha_beta_path = dists_alpha_beta_path()
     vgg_state, sha256 = load_state(VGG16, "dists", weights_dir)
     alpha_beta = torch.load(alpha_beta_path, map_location="cpu", weights_only=True)
-    return Dists(vgg_state, alpha_beta, device), {"backbone": VGG16.file_name, "sha256": sha256,
-                                                   "alpha_beta": str(alpha_beta_path)}
+    return Dists(vgg_state, alpha_beta, device), {
+        "backbone": VGG16.file_name,
+        "sha256": sha256,
+        "alpha_beta": str(alpha_beta_path),
+    }

@@ -8,6 +8,7 @@ mean of the three channel SSIMs. This equals scikit-image's ``structural_similar
 sigma=1.5, use_sample_covariance=False, data_range=255)`` (checked in the tests) at a fraction of its run time.
 No border is shaved for PSNR and SSIM beyond that window cut (the images are the same size as the target).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 def psnr_y(distorted: np.ndarray, reference: np.ndarray) -> float:
     mse = float(np.mean((luma(distorted) - luma(reference)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+    return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
 def psnr_rgb(distorted: np.ndarray, reference: np.ndarray) -> float:
@@ -41,10 +42,10 @@ def _ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
         return cv2.sepFilter2D(x, -1, _WINDOW, _WINDOW, borderType=cv2.BORDER_REFLECT)[5:-5, 5:-5]
 
     mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a ** 2
-    var_b = blur(b * b) - mu_b ** 2
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
     covariance = blur(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + _C1) * (2 * covariance + _C2)) / ((mu_a ** 2 + mu_b ** 2 + _C1) * (var_a + var_b + _C2))
+    ssim_map = ((2 * mu_a * mu_b + _C1) * (2 * covariance + _C2)) / ((mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2))
     return float(ssim_map.mean())
 
 

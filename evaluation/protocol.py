@@ -11,6 +11,7 @@ VRPSR evaluation) or on the SR output before encoding. The bpp in every row is t
 bitstream. Identical SR outputs (e.g. identity and bicubic) are encoded and measured once. Plain data out:
 rows (one per image, model, codec, setting), FID per group, side-by-side crops.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,25 +69,49 @@ def _encode_setting(picture: np.ndarray, codec: str, config: EvalConfig, setting
 
 def _crop(picture: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
     top, left, size = box
-    return picture[top:top + size, left:left + size].copy()
+    return picture[top : top + size, left : left + size].copy()
 
 
 def _code_output(sr: np.ndarray, target: Encoded, codec: str, config: EvalConfig, setting: float, label: str) -> dict:
     """X̂ of one SR output: rate-matched (qp mode) or encoded at the same CRF; the row's rate columns."""
     if config.mode == "qp":
-        matched = match_within_one_qp(sr, codec, target.bits, label=label, preset=config.preset_for(codec),
-                                      threads=config.threads)
-        encoded, extra = matched.encoded, {"encodes": matched.encodes, "neighbour_qp": matched.neighbour_qp,
-                                           "neighbour_bits": matched.neighbour_bits}
+        matched = match_within_one_qp(
+            sr, codec, target.bits, label=label, preset=config.preset_for(codec), threads=config.threads
+        )
+        encoded, extra = (
+            matched.encoded,
+            {
+                "encodes": matched.encodes,
+                "neighbour_qp": matched.neighbour_qp,
+                "neighbour_bits": matched.neighbour_bits,
+            },
+        )
     else:
-        encoded, extra = _encode_setting(sr, codec, config, setting), {"encodes": 1, "neighbour_qp": None, "neighbour_bits": None}
-    return {"encoded": encoded, "bits": encoded.bits, "bpp": encoded.bpp, "qp": encoded.qp, "sha256": encoded.params["sha256"],
-            "rate_error_pct": 100.0 * (encoded.bits - target.bits) / target.bits, **extra}
+        encoded, extra = (
+            _encode_setting(sr, codec, config, setting),
+            {"encodes": 1, "neighbour_qp": None, "neighbour_bits": None},
+        )
+    return {
+        "encoded": encoded,
+        "bits": encoded.bits,
+        "bpp": encoded.bpp,
+        "qp": encoded.qp,
+        "sha256": encoded.params["sha256"],
+        "rate_error_pct": 100.0 * (encoded.bits - target.bits) / target.bits,
+        **extra,
+    }
 
 
-def evaluate(config: EvalConfig, models: Mapping[str, object], metrics: MetricSuite, *,
-             simulator: PictureFunction | None = None, postprocess: PictureFunction | None = None,
-             storage_options: dict | None = None, progress: bool = True) -> EvalResult:
+def evaluate(
+    config: EvalConfig,
+    models: Mapping[str, object],
+    metrics: MetricSuite,
+    *,
+    simulator: PictureFunction | None = None,
+    postprocess: PictureFunction | None = None,
+    storage_options: dict | None = None,
+    progress: bool = True,
+) -> EvalResult:
     """Run the protocol for every model in `models` (name -> model); see the module docstring."""
     started = time.perf_counter()
     items = list_images(config.data, config.limit, storage_options)
@@ -105,16 +130,38 @@ def evaluate(config: EvalConfig, models: Mapping[str, object], metrics: MetricSu
         image = prepare_image(item, config.size, config.degradation, config.scale, config.seed, storage_options)
         if metrics.fid_features is not None:
             reference_features.append(metrics.fid_features(image.clean))
-        _evaluate_image(image, index, config, models, metrics, simulator, postprocess, rows, features, crops, encoders,
-                        crop_setting)
+        _evaluate_image(
+            image, index, config, models, metrics, simulator, postprocess, rows, features, crops, encoders, crop_setting
+        )
     fid = {key: frechet_distance(group, reference_features) for key, group in features.items() if len(group) >= 2}
-    return EvalResult(config, list(models), rows, fid, crops, metrics.names, dict(metrics.unavailable),
-                      dict(metrics.provenance), encoders, time.perf_counter() - started)
+    return EvalResult(
+        config,
+        list(models),
+        rows,
+        fid,
+        crops,
+        metrics.names,
+        dict(metrics.unavailable),
+        dict(metrics.provenance),
+        encoders,
+        time.perf_counter() - started,
+    )
 
 
-def _evaluate_image(image: EvalImage, index: int, config: EvalConfig, models: Mapping[str, object], metrics: MetricSuite,
-                    simulator: PictureFunction | None, postprocess: PictureFunction | None, rows: list[dict],
-                    features: dict, crops: list[CropSet], encoders: dict, crop_setting: float) -> None:
+def _evaluate_image(
+    image: EvalImage,
+    index: int,
+    config: EvalConfig,
+    models: Mapping[str, object],
+    metrics: MetricSuite,
+    simulator: PictureFunction | None,
+    postprocess: PictureFunction | None,
+    rows: list[dict],
+    features: dict,
+    crops: list[CropSet],
+    encoders: dict,
+    crop_setting: float,
+) -> None:
     shape = image.clean.shape
     size = config.crop_size if config.crop_size <= min(shape[:2]) else min(shape[:2])
     box = ((shape[0] - size) // 2, (shape[1] - size) // 2, size)
@@ -122,7 +169,13 @@ def _evaluate_image(image: EvalImage, index: int, config: EvalConfig, models: Ma
     for codec in config.codecs:
         for setting in config.settings:
             target = _encode_setting(image.upsampled, codec, config, setting)
-            encoders.setdefault(codec, {k: target.params.get(k) for k in ("encoder", "encoder_version", "preset", "options", "threads", "color")})
+            encoders.setdefault(
+                codec,
+                {
+                    k: target.params.get(k)
+                    for k in ("encoder", "encoder_version", "preset", "options", "threads", "color")
+                },
+            )
             crop_set = None
             if index < config.crop_images and setting == crop_setting:
                 crop_set = CropSet(image.name, codec, setting, box, _crop(image.clean, box))
@@ -138,7 +191,9 @@ def _evaluate_image(image: EvalImage, index: int, config: EvalConfig, models: Ma
                     coded = _code_output(sr, target, codec, config, setting, label)
                     decoded = coded["encoded"].recon
                     if postprocess is not None:
-                        decoded = checked_picture(postprocess(decoded, codec, coded["bpp"]), shape, f"{label}: post-processing")
+                        decoded = checked_picture(
+                            postprocess(decoded, codec, coded["bpp"]), shape, f"{label}: post-processing"
+                        )
                     if config.color_fix_at == "decoded":
                         decoded = color_fix(decoded, image.upsampled, config.color_fix)
                     coded["decoded"] = decoded
@@ -148,14 +203,28 @@ def _evaluate_image(image: EvalImage, index: int, config: EvalConfig, models: Ma
                 coded = done[key]
                 if coded["features"] is not None:
                     features.setdefault((name, codec, setting), []).append(coded["features"])
-                rows.append({
-                    "image": image.name, "model": name, "codec": codec, "mode": config.mode, "setting": setting,
-                    "target_bits": target.bits, "target_bpp": target.bpp, "condition_bpp": target.bpp,
-                    "bits": coded["bits"], "bpp": coded["bpp"], "qp": coded["qp"], "rate_error_pct": coded["rate_error_pct"],
-                    "neighbour_qp": coded["neighbour_qp"], "neighbour_bits": coded["neighbour_bits"],
-                    "encodes": coded["encodes"], "sha256": coded["sha256"], "sr_psnr_y": psnr_y(sr, image.clean),
-                    **coded["metrics"],
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "image": image.name,
+                        "model": name,
+                        "codec": codec,
+                        "mode": config.mode,
+                        "setting": setting,
+                        "target_bits": target.bits,
+                        "target_bpp": target.bpp,
+                        "condition_bpp": target.bpp,
+                        "bits": coded["bits"],
+                        "bpp": coded["bpp"],
+                        "qp": coded["qp"],
+                        "rate_error_pct": coded["rate_error_pct"],
+                        "neighbour_qp": coded["neighbour_qp"],
+                        "neighbour_bits": coded["neighbour_bits"],
+                        "encodes": coded["encodes"],
+                        "sha256": coded["sha256"],
+                        "sr_psnr_y": psnr_y(sr, image.clean),
+                        **coded["metrics"],
+                    }
+                )
                 if crop_set is not None:
                     pictures = {"sr": _crop(sr, box), "codec": _crop(coded["decoded"], box)}
                     if simulator is not None:

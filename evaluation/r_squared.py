@@ -1,4 +1,5 @@
 """r² of simulator metrics against real-codec metrics across conditions (the paper's Table 4)."""
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,16 @@ def metric_r_squared(rows: Sequence[dict], simulators: Sequence[str], metrics: S
             simulated = condition_means(rows, simulator, f"sim_{metric}")
             shared = sorted(set(real) & set(simulated))
             per_image = [row for row in rows if row["simulator"] == simulator]
-            table.append({"simulator": simulator, "metric": metric, "conditions": len(shared),
-                          "r2_conditions": r_squared([real[c] for c in shared], [simulated[c] for c in shared]),
-                          "r2_images": r_squared([r.get(f"real_{metric}", float("nan")) for r in per_image],
-                                                 [r.get(f"sim_{metric}", float("nan")) for r in per_image])})
+            table.append(
+                {
+                    "simulator": simulator,
+                    "metric": metric,
+                    "conditions": len(shared),
+                    "r2_conditions": r_squared([real[c] for c in shared], [simulated[c] for c in shared]),
+                    "r2_images": r_squared(
+                        [r.get(f"real_{metric}", float("nan")) for r in per_image],
+                        [r.get(f"sim_{metric}", float("nan")) for r in per_image],
+                    ),
+                }
+            )
     return table

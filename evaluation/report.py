@@ -10,6 +10,7 @@
   run.json        config, models, metric provenance (weight files and hashes), unavailable metrics, encoders, time
 Each file is written to a temporary name and renamed, so a partial file never looks finished.
 """
+
 from __future__ import annotations
 
 import csv
@@ -75,9 +76,20 @@ def write_report(result: EvalResult, out_dir: str | Path, baseline: str) -> dict
     summary = summarize(result)
     bd = bd_rates(result, summary, baseline)
     per_image_metrics = [m for m in result.metrics if m not in SET_METRICS]
-    tests = [t for model in result.models if model != baseline for t in paired_ttests(result.rows, model, baseline, per_image_metrics)]
-    paths = {"per_image": out / "per_image.csv", "summary_csv": out / "summary.csv", "bd_rate": out / "bd_rate.csv",
-             "ttests": out / "ttests.csv", "summary": out / "summary.md", "run": out / "run.json"}
+    tests = [
+        t
+        for model in result.models
+        if model != baseline
+        for t in paired_ttests(result.rows, model, baseline, per_image_metrics)
+    ]
+    paths = {
+        "per_image": out / "per_image.csv",
+        "summary_csv": out / "summary.csv",
+        "bd_rate": out / "bd_rate.csv",
+        "ttests": out / "ttests.csv",
+        "summary": out / "summary.md",
+        "run": out / "run.json",
+    }
     _write(paths["per_image"], _csv(result.rows))
     _write(paths["summary_csv"], _csv(summary))
     _write(paths["bd_rate"], _csv(bd))
@@ -85,15 +97,25 @@ def write_report(result: EvalResult, out_dir: str | Path, baseline: str) -> dict
     _write(paths["summary"], markdown(result, summary, bd, tests, baseline))
     for codec in result.config.codecs:
         for metric in result.metrics:
-            paths[f"rd_{codec}_{metric}"] = rd_curve(out / "rd" / f"{codec}_{metric}.png", summary, codec, metric,
-                                                     result.models, bd, setting_name)
+            paths[f"rd_{codec}_{metric}"] = rd_curve(
+                out / "rd" / f"{codec}_{metric}.png", summary, codec, metric, result.models, bd, setting_name
+            )
     for crop in result.crops:
         name = f"{_safe(Path(crop.image).stem)}_{crop.codec}_{setting_name.lower()}{crop.setting:g}.png"
         paths[f"crop_{name}"] = crop_sheet(out / "crops" / name, crop, setting_name)
-    run = {"config": result.config.to_json(), "models": result.models, "baseline": baseline, "metrics": result.metrics,
-           "unavailable": result.unavailable, "provenance": result.provenance, "encoders": result.encoders,
-           "seconds": result.seconds, "images": sorted({r["image"] for r in result.rows}), "versions": _versions(),
-           "fid": [{"model": m, "codec": c, "setting": s, "fid": _json_number(v)} for (m, c, s), v in result.fid.items()],
-           "bd_rate": [{**b, "bd_rate_pct": _json_number(b["bd_rate_pct"])} for b in bd]}
+    run = {
+        "config": result.config.to_json(),
+        "models": result.models,
+        "baseline": baseline,
+        "metrics": result.metrics,
+        "unavailable": result.unavailable,
+        "provenance": result.provenance,
+        "encoders": result.encoders,
+        "seconds": result.seconds,
+        "images": sorted({r["image"] for r in result.rows}),
+        "versions": _versions(),
+        "fid": [{"model": m, "codec": c, "setting": s, "fid": _json_number(v)} for (m, c, s), v in result.fid.items()],
+        "bd_rate": [{**b, "bd_rate_pct": _json_number(b["bd_rate_pct"])} for b in bd],
+    }
     _write(paths["run"], json.dumps(run, indent=2, default=str) + "\n")
     return paths

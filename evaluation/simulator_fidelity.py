@@ -10,6 +10,7 @@ codec and bpp bucket (Table 3's layout) and adds FID between the simulator's and
 Simulators are plug-ins ``f(picture, codec, bpp_or_qp) -> picture`` (RGB uint8); this module never imports
 training (the CLI registers the trained loaders and the JPEG proxy).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -91,8 +92,10 @@ def held_out_pictures(config: FidelityConfig, storage_options: dict | None = Non
     if storage.exists(DATASET_FILE):
         encoded = dataset_pictures(storage, config.limit)
     else:
-        encoded = [(item.name, read_bytes(item, storage_options))
-                   for item in list_images(config.data, config.limit, storage_options)]
+        encoded = [
+            (item.name, read_bytes(item, storage_options))
+            for item in list_images(config.data, config.limit, storage_options)
+        ]
     pictures = []
     for name, data in encoded:
         crop, _ = center_crop_resized(decode_image(data, name), config.size, name=name)
@@ -110,8 +113,13 @@ def measure_pair(metrics: MetricSuite, simulated: np.ndarray, real: np.ndarray, 
     return row
 
 
-def simulator_fidelity(config: FidelityConfig, simulators: Mapping[str, PictureFunction], metrics: MetricSuite,
-                       storage_options: dict | None = None, progress: Callable[[str], None] | None = None) -> FidelityResult:
+def simulator_fidelity(
+    config: FidelityConfig,
+    simulators: Mapping[str, PictureFunction],
+    metrics: MetricSuite,
+    storage_options: dict | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> FidelityResult:
     """Run the study; `simulators` maps labels to picture functions (baselines included)."""
     started = time.perf_counter()
     rows, crops = [], []
@@ -126,31 +134,61 @@ def simulator_fidelity(config: FidelityConfig, simulators: Mapping[str, PictureF
                     value = float(qp) if getattr(simulator, "condition_input", "bpp") == "qp" else encoded.bpp
                     simulated = checked_picture(simulator(clean, codec, value), clean.shape, f"simulator {label}")
                     outputs[label] = simulated
-                    rows.append({"simulator": label, "image": name, "codec": codec, "qp": qp, "bpp": encoded.bpp,
-                                 "bucket": bucket, **measure_pair(metrics, simulated, real, clean)})
+                    rows.append(
+                        {
+                            "simulator": label,
+                            "image": name,
+                            "codec": codec,
+                            "qp": qp,
+                            "bpp": encoded.bpp,
+                            "bucket": bucket,
+                            **measure_pair(metrics, simulated, real, clean),
+                        }
+                    )
                 if metrics.fid_features is not None:
                     for label, picture in [("real", real), *outputs.items()]:
                         features.setdefault((label, codec, bucket), []).append(metrics.fid_features(picture))
                 if number < config.crop_images and qp == config.qps[len(config.qps) // 2]:
-                    crops.append({"image": name, "codec": codec, "qp": qp, "bpp": encoded.bpp,
-                                  "pictures": centre_crops({"clean X": clean, "real codec": real, **outputs},
-                                                           config.crop_size)})
+                    crops.append(
+                        {
+                            "image": name,
+                            "codec": codec,
+                            "qp": qp,
+                            "bpp": encoded.bpp,
+                            "pictures": centre_crops(
+                                {"clean X": clean, "real codec": real, **outputs}, config.crop_size
+                            ),
+                        }
+                    )
                 if progress is not None:
                     progress(f"{name} {codec} qp {qp}: bpp {encoded.bpp:.3f}")
     labels, names = list(simulators), list(metrics.per_image)
     summary = summarize(rows, labels, names, features, config.bpp_edges)
-    return FidelityResult(config, labels, names, rows, summary, metric_r_squared(rows, labels, names), crops,
-                          time.perf_counter() - started)
+    return FidelityResult(
+        config,
+        labels,
+        names,
+        rows,
+        summary,
+        metric_r_squared(rows, labels, names),
+        crops,
+        time.perf_counter() - started,
+    )
 
 
 def centre_crops(pictures: Mapping[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
     height, width = next(iter(pictures.values())).shape[:2]
     top, left = max(0, (height - size) // 2), max(0, (width - size) // 2)
-    return {label: picture[top:top + size, left:left + size] for label, picture in pictures.items()}
+    return {label: picture[top : top + size, left : left + size] for label, picture in pictures.items()}
 
 
-def summarize(rows: Sequence[dict], simulators: Sequence[str], metrics: Sequence[str],
-              features: Mapping[tuple[str, str, str], list[np.ndarray]], edges: Sequence[float]) -> list[dict]:
+def summarize(
+    rows: Sequence[dict],
+    simulators: Sequence[str],
+    metrics: Sequence[str],
+    features: Mapping[tuple[str, str, str], list[np.ndarray]],
+    edges: Sequence[float],
+) -> list[dict]:
     """Mean fidelity per (simulator, codec, bpp bucket), buckets in rate order, plus FID where measured."""
     from evaluation.fid import frechet_distance
 
@@ -162,11 +200,18 @@ def summarize(rows: Sequence[dict], simulators: Sequence[str], metrics: Sequence
                 group = [r for r in rows if (r["simulator"], r["codec"], r["bucket"]) == (simulator, codec, bucket)]
                 if not group:
                     continue
-                entry = {"simulator": simulator, "codec": codec, "bucket": bucket, "n": len(group),
-                         "bpp_mean": float(np.mean([r["bpp"] for r in group]))}
+                entry = {
+                    "simulator": simulator,
+                    "codec": codec,
+                    "bucket": bucket,
+                    "n": len(group),
+                    "bpp_mean": float(np.mean([r["bpp"] for r in group])),
+                }
                 entry.update({m: float(np.mean([r[m] for r in group])) for m in metrics})
                 real, simulated = features.get(("real", codec, bucket)), features.get((simulator, codec, bucket))
                 if real is not None and simulated is not None:
-                    entry["fid"] = frechet_distance(simulated, real) if min(len(real), len(simulated)) >= 2 else math.nan
+                    entry["fid"] = (
+                        frechet_distance(simulated, real) if min(len(real), len(simulated)) >= 2 else math.nan
+                    )
                 summary.append(entry)
     return summary

@@ -3,6 +3,7 @@
 Pairs are the same image at the same codec and setting (QP or CRF); the test is scipy.stats.ttest_rel.
 Differences are model - baseline, so their sign reads with the metric's direction (METRICS[...].higher_is_better).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,7 +44,9 @@ def paired_ttests(rows: Sequence[dict], model: str, baseline: str, metrics: Sequ
     tests = []
     for (codec, setting), pairs in sorted(groups.items()):
         for metric in metrics:
-            values = np.array([(m[metric], b[metric]) for m, b in pairs if metric in m and metric in b], dtype=np.float64)
+            values = np.array(
+                [(m[metric], b[metric]) for m, b in pairs if metric in m and metric in b], dtype=np.float64
+            )
             if len(values) == 0:
                 continue
             differences = values[:, 0] - values[:, 1]
@@ -55,6 +58,20 @@ def paired_ttests(rows: Sequence[dict], model: str, baseline: str, metrics: Sequ
             else:
                 result = ttest_rel(values[:, 0], values[:, 1])
                 t, p = float(result.statistic), float(result.pvalue)
-            tests.append(PairedTest(codec, setting, metric, model, baseline, len(values), float(values[:, 0].mean()),
-                                    float(values[:, 1].mean()), float(differences.mean()), t, p, note))
+            tests.append(
+                PairedTest(
+                    codec,
+                    setting,
+                    metric,
+                    model,
+                    baseline,
+                    len(values),
+                    float(values[:, 0].mean()),
+                    float(values[:, 1].mean()),
+                    float(differences.mean()),
+                    t,
+                    p,
+                    note,
+                )
+            )
     return tests

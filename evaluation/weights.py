@@ -4,6 +4,7 @@ The folder defaults to torch's own cache, ``torch.hub.get_dir()/checkpoints`` (`
 usually ``~/.cache/torch/hub/checkpoints``), where torchvision and pytorch-fid keep the same files under the
 same names. A missing file raises MetricUnavailable naming the file and the folder to put it in.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,13 +24,24 @@ class WeightFile:
     sha256_prefix: str | None  # torchvision names its files with the first hex digits of their sha256
 
 
-ALEXNET = WeightFile("alexnet-owt-7be5be79.pth", "torchvision AlexNet ImageNet weights (LPIPS-alex backbone)",
-                     "torchvision.models.AlexNet_Weights.IMAGENET1K_V1", "7be5be79")
-VGG16 = WeightFile("vgg16-397923af.pth", "torchvision VGG16 ImageNet weights (LPIPS-vgg and DISTS backbone)",
-                   "torchvision.models.VGG16_Weights.IMAGENET1K_V1", "397923af")
-FID_INCEPTION = WeightFile("pt_inception-2015-12-05-6726825d.pth",
-                           "TF-FID Inception-v3 weights (2015-12-05) as ported by pytorch-fid",
-                           "pytorch_fid.inception.FID_WEIGHTS_URL", None)
+ALEXNET = WeightFile(
+    "alexnet-owt-7be5be79.pth",
+    "torchvision AlexNet ImageNet weights (LPIPS-alex backbone)",
+    "torchvision.models.AlexNet_Weights.IMAGENET1K_V1",
+    "7be5be79",
+)
+VGG16 = WeightFile(
+    "vgg16-397923af.pth",
+    "torchvision VGG16 ImageNet weights (LPIPS-vgg and DISTS backbone)",
+    "torchvision.models.VGG16_Weights.IMAGENET1K_V1",
+    "397923af",
+)
+FID_INCEPTION = WeightFile(
+    "pt_inception-2015-12-05-6726825d.pth",
+    "TF-FID Inception-v3 weights (2015-12-05) as ported by pytorch-fid",
+    "pytorch_fid.inception.FID_WEIGHTS_URL",
+    None,
+)
 
 
 def default_weights_dir() -> Path:
@@ -41,8 +53,11 @@ def weight_path(weight: WeightFile, metric: str, weights_dir: str | Path | None 
     folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     path = folder / weight.file_name
     if not path.is_file():
-        raise MetricUnavailable(metric, f"missing {weight.description}: put {weight.file_name} "
-                                        f"({weight.published_as}) into {folder} (or pass --weights-dir DIR)")
+        raise MetricUnavailable(
+            metric,
+            f"missing {weight.description}: put {weight.file_name} "
+            f"({weight.published_as}) into {folder} (or pass --weights-dir DIR)",
+        )
     return path
 
 
@@ -59,8 +74,11 @@ def load_state(weight: WeightFile, metric: str, weights_dir: str | Path | None =
     path = weight_path(weight, metric, weights_dir)
     sha256 = sha256_of(path)
     if weight.sha256_prefix is not None and not sha256.startswith(weight.sha256_prefix):
-        raise MetricUnavailable(metric, f"{path} has sha256 {sha256[:12]}…, expected {weight.sha256_prefix}…: "
-                                        f"not the {weight.description}; replace it")
+        raise MetricUnavailable(
+            metric,
+            f"{path} has sha256 {sha256[:12]}…, expected {weight.sha256_prefix}…: "
+            f"not the {weight.description}; replace it",
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and torch errors alike: the file is unusable

@@ -1,4 +1,5 @@
 """FactoryConfig: everything that decides a dataset's bytes; serialised into dataset.json and hashed for resume."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -68,10 +69,18 @@ def base_config_hash(config: FactoryConfig, listing_digest: str) -> str:
 
 
 def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder_version: str) -> str:
-    return _hash({
-        "base": base_hash, "codec": codec, "qps": list(config.qps), "crfs": [float(c) for c in config.crfs],
-        "lq_grid": config.lq_grid, "preset": config.preset_for(codec), "threads": config.threads, "encoder": encoder_version,
-    })  # fmt: skip
+    return _hash(
+        {
+            "base": base_hash,
+            "codec": codec,
+            "qps": list(config.qps),
+            "crfs": [float(c) for c in config.crfs],
+            "lq_grid": config.lq_grid,
+            "preset": config.preset_for(codec),
+            "threads": config.threads,
+            "encoder": encoder_version,
+        }
+    )
 
 
 def listing_digest(keys: list[str]) -> str:

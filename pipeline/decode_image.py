@@ -12,6 +12,7 @@ Rules (each one deterministic):
   out = (c * a + 255 * (255 - a) + 127) // 255;
 - embedded ICC profiles are not applied (values are taken as sRGB).
 """
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,10 @@ SIXTEEN_BIT_GRAY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 def decode_image(data: bytes, name: str) -> np.ndarray:
     """RGB uint8 array (H, W, 3) of the image file `data`; `name` is used in error messages."""
     if ImageFile.LOAD_TRUNCATED_IMAGES:
-        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process: truncated "
-                           "files would pass as images; find who sets it and leave it False")
+        raise RuntimeError(
+            "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process: truncated "
+            "files would pass as images; find who sets it and leave it False"
+        )
     if not data:
         raise SourceError(f"{name}: empty file")
     try:
@@ -41,8 +44,9 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     except UnidentifiedImageError as error:
         raise SourceError(f"{name}: not an image file Pillow can identify") from error
     except Exception as error:  # PIL raises OSError, SyntaxError, ValueError, EOFError... when corrupt
-        raise SourceError(f"{name}: corrupt, truncated or unsupported image "
-                          f"({type(error).__name__}: {error})") from error
+        raise SourceError(
+            f"{name}: corrupt, truncated or unsupported image ({type(error).__name__}: {error})"
+        ) from error
     return rgb
 
 

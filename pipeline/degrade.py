@@ -30,12 +30,23 @@ def _prefixed(prefix: str, names: tuple[str, ...]) -> tuple[str, ...]:
 
 # Every record holds exactly these keys; None where a branch did not run.
 PARAM_KEYS: tuple[str, ...] = (
-    "preset", "scale", "no_degradation",
-    *_prefixed("blur1", _KERNEL_KEYS), *_prefixed("resize1", _RESIZE_KEYS), *_prefixed("noise1", _NOISE_KEYS),
-    "jpeg1_quality", "blur2_applied",
-    *_prefixed("blur2", _KERNEL_KEYS), *_prefixed("resize2", _RESIZE_KEYS), *_prefixed("noise2", _NOISE_KEYS),
-    "jpeg2_quality", "final_order", "final_resize_mode", "final_sinc_applied",
-    "final_sinc_kernel_size", "final_sinc_omega_c",
+    "preset",
+    "scale",
+    "no_degradation",
+    *_prefixed("blur1", _KERNEL_KEYS),
+    *_prefixed("resize1", _RESIZE_KEYS),
+    *_prefixed("noise1", _NOISE_KEYS),
+    "jpeg1_quality",
+    "blur2_applied",
+    *_prefixed("blur2", _KERNEL_KEYS),
+    *_prefixed("resize2", _RESIZE_KEYS),
+    *_prefixed("noise2", _NOISE_KEYS),
+    "jpeg2_quality",
+    "final_order",
+    "final_resize_mode",
+    "final_sinc_applied",
+    "final_sinc_kernel_size",
+    "final_sinc_omega_c",
 )
 
 
@@ -77,25 +88,57 @@ PRESETS: dict[str, DegradationPreset] = {
     "realesrgan": DegradationPreset(
         name="realesrgan",
         stage1=DegradationStage(
-            kernel_size=21, sigma_range=(0.2, 3.0), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0),
-            resize_probs=(0.2, 0.7, 0.1), resize_range=(0.15, 1.5), noise_range=(1.0, 30.0),
-            poisson_scale_range=(0.05, 3.0), jpeg_range=(30, 95)),
+            kernel_size=21,
+            sigma_range=(0.2, 3.0),
+            betag_range=(0.5, 4.0),
+            betap_range=(1.0, 2.0),
+            resize_probs=(0.2, 0.7, 0.1),
+            resize_range=(0.15, 1.5),
+            noise_range=(1.0, 30.0),
+            poisson_scale_range=(0.05, 3.0),
+            jpeg_range=(30, 95),
+        ),
         stage2=DegradationStage(
-            kernel_size=21, sigma_range=(0.2, 1.5), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0),
-            resize_probs=(0.3, 0.4, 0.3), resize_range=(0.3, 1.2), noise_range=(1.0, 25.0),
-            poisson_scale_range=(0.05, 2.5), jpeg_range=(30, 95)),
-        second_blur_prob=0.8, no_degradation_prob=0.0),
+            kernel_size=21,
+            sigma_range=(0.2, 1.5),
+            betag_range=(0.5, 4.0),
+            betap_range=(1.0, 2.0),
+            resize_probs=(0.3, 0.4, 0.3),
+            resize_range=(0.3, 1.2),
+            noise_range=(1.0, 25.0),
+            poisson_scale_range=(0.05, 2.5),
+            jpeg_range=(30, 95),
+        ),
+        second_blur_prob=0.8,
+        no_degradation_prob=0.0,
+    ),
     "s3diff": DegradationPreset(
         name="s3diff",
         stage1=DegradationStage(
-            kernel_size=21, sigma_range=(0.2, 1.5), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5),
-            resize_probs=(0.2, 0.7, 0.1), resize_range=(0.3, 1.5), noise_range=(1.0, 15.0),
-            poisson_scale_range=(0.05, 2.0), jpeg_range=(60, 95)),
+            kernel_size=21,
+            sigma_range=(0.2, 1.5),
+            betag_range=(0.5, 2.0),
+            betap_range=(1.0, 1.5),
+            resize_probs=(0.2, 0.7, 0.1),
+            resize_range=(0.3, 1.5),
+            noise_range=(1.0, 15.0),
+            poisson_scale_range=(0.05, 2.0),
+            jpeg_range=(60, 95),
+        ),
         stage2=DegradationStage(
-            kernel_size=11, sigma_range=(0.2, 1.0), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5),
-            resize_probs=(0.3, 0.4, 0.3), resize_range=(0.6, 1.2), noise_range=(1.0, 12.0),
-            poisson_scale_range=(0.05, 1.0), jpeg_range=(60, 100)),
-        second_blur_prob=0.5, no_degradation_prob=0.01),
+            kernel_size=11,
+            sigma_range=(0.2, 1.0),
+            betag_range=(0.5, 2.0),
+            betap_range=(1.0, 1.5),
+            resize_probs=(0.3, 0.4, 0.3),
+            resize_range=(0.6, 1.2),
+            noise_range=(1.0, 12.0),
+            poisson_scale_range=(0.05, 1.0),
+            jpeg_range=(60, 100),
+        ),
+        second_blur_prob=0.5,
+        no_degradation_prob=0.01,
+    ),
 }
 
 
@@ -121,8 +164,9 @@ def sample_resize_mode(rng: np.random.Generator) -> str:
     return list(RESIZE_MODES)[int(rng.integers(len(RESIZE_MODES)))]
 
 
-def random_resize(image: np.ndarray, rng: np.random.Generator, stage: DegradationStage,
-                  base_height: int, base_width: int) -> tuple[np.ndarray, dict]:
+def random_resize(
+    image: np.ndarray, rng: np.random.Generator, stage: DegradationStage, base_height: int, base_width: int
+) -> tuple[np.ndarray, dict]:
     """Draw up/down/keep, a factor and a mode; resize to ``int(base * factor)`` (at least 1 pixel)."""
     probs = np.asarray(stage.resize_probs, dtype=np.float64)
     direction = RESIZE_DIRECTIONS[int(rng.choice(len(probs), p=probs / probs.sum()))]
@@ -161,8 +205,12 @@ def add_noise(image: np.ndarray, rng: np.random.Generator, stage: DegradationSta
         noise = gaussian_noise(rng, image.shape, strength, gray)
     else:
         noise = poisson_noise(rng, image, strength, gray)
-    params = {"type": "gaussian" if gaussian else "poisson", "gray": gray,
-              "sigma": strength if gaussian else None, "poisson_scale": None if gaussian else strength}
+    params = {
+        "type": "gaussian" if gaussian else "poisson",
+        "gray": gray,
+        "sigma": strength if gaussian else None,
+        "poisson_scale": None if gaussian else strength,
+    }
     return np.clip(image + noise, 0.0, 1.0), params
 
 
@@ -225,8 +273,9 @@ def first_order(image: np.ndarray, rng: np.random.Generator, stage: DegradationS
     return jpeg_compress(image, record["jpeg1_quality"])
 
 
-def second_order(image: np.ndarray, rng: np.random.Generator, preset: DegradationPreset,
-                 out_size: tuple[int, int], record: dict) -> np.ndarray:
+def second_order(
+    image: np.ndarray, rng: np.random.Generator, preset: DegradationPreset, out_size: tuple[int, int], record: dict
+) -> np.ndarray:
     """Optional blur, resize relative to the output size, noise (JPEG comes in final_stage)."""
     record["blur2_applied"] = bool(rng.uniform() < preset.second_blur_prob)
     if record["blur2_applied"]:
@@ -240,8 +289,9 @@ def second_order(image: np.ndarray, rng: np.random.Generator, preset: Degradatio
     return image
 
 
-def final_stage(image: np.ndarray, rng: np.random.Generator, preset: DegradationPreset,
-                out_size: tuple[int, int], record: dict) -> np.ndarray:
+def final_stage(
+    image: np.ndarray, rng: np.random.Generator, preset: DegradationPreset, out_size: tuple[int, int], record: dict
+) -> np.ndarray:
     """[resize to output + optional sinc] and JPEG, in a random order."""
     record["final_sinc_applied"] = bool(rng.uniform() < preset.final_sinc_prob)
     if record["final_sinc_applied"]:
@@ -260,8 +310,9 @@ def final_stage(image: np.ndarray, rng: np.random.Generator, preset: Degradation
     return image
 
 
-def degrade(clean: np.ndarray, preset: DegradationPreset | str, rng: np.random.Generator,
-            scale: int | None = None) -> tuple[np.ndarray, dict]:
+def degrade(
+    clean: np.ndarray, preset: DegradationPreset | str, rng: np.random.Generator, scale: int | None = None
+) -> tuple[np.ndarray, dict]:
     """Degrade RGB uint8 ``clean`` to (H/scale, W/scale, 3) uint8; returns it and the record (keys PARAM_KEYS)."""
     preset = _resolve_preset(preset)
     scale = preset.scale if scale is None else scale

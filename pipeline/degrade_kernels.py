@@ -14,7 +14,12 @@ from typing import Protocol
 import numpy as np
 
 KERNEL_TYPES: tuple[str, ...] = (
-    "iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso",
+    "iso",
+    "aniso",
+    "generalized_iso",
+    "generalized_aniso",
+    "plateau_iso",
+    "plateau_aniso",
 )
 KERNEL_PROBS: tuple[float, ...] = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
 ISOTROPIC_TYPES = frozenset({"iso", "generalized_iso", "plateau_iso"})
@@ -45,7 +50,7 @@ def _quadratic_form(kernel_size: int, sigma_x: float, sigma_y: float, angle: flo
     if sigma_x <= 0 or sigma_y <= 0:
         raise ValueError(f"sigmas must be positive, got ({sigma_x}, {sigma_y})")
     half = kernel_size // 2
-    yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float64)
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
     rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     covariance = rotation @ np.diag([sigma_x**2, sigma_y**2]) @ rotation.T
     inv = np.linalg.inv(covariance)
@@ -88,7 +93,7 @@ def sinc_kernel(kernel_size: int, omega_c: float) -> np.ndarray:
     if not 0 < omega_c <= math.pi:
         raise ValueError(f"omega_c must be in (0, pi], got {omega_c}")
     half = kernel_size // 2
-    yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float64)
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
     radius = np.hypot(xx, yy)
     radius[half, half] = 1.0  # placeholder; the centre is set to its limit below
     kernel = omega_c * bessel_j1(omega_c * radius) / (2.0 * math.pi * radius)
@@ -135,8 +140,15 @@ def build_kernel(params: dict) -> np.ndarray:
 def sample_blur_kernel(rng: np.random.Generator, stage_ranges: BlurRanges) -> tuple[np.ndarray, dict]:
     """Draw one blur kernel; the dict holds every drawn parameter (None where unused)."""
     size = sample_kernel_size(rng, stage_ranges.kernel_size)
-    params: dict = {"kernel_type": "sinc", "kernel_size": size, "sigma_x": None, "sigma_y": None,
-                    "angle": None, "beta": None, "omega_c": None}
+    params: dict = {
+        "kernel_type": "sinc",
+        "kernel_size": size,
+        "sigma_x": None,
+        "sigma_y": None,
+        "angle": None,
+        "beta": None,
+        "omega_c": None,
+    }
     if rng.uniform() < stage_ranges.sinc_prob:
         params["omega_c"] = sample_sinc_omega(rng, size)
         return build_kernel(params), params

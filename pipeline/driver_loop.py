@@ -4,6 +4,7 @@ Submissions are pulled lazily from an iterator (each yields the refs of one unit
 shard and its codec tasks) while fewer than `max_in_flight` tasks are pending; completions are collected
 with one `ray.wait(num_returns=k, timeout=...)` per batch, never one wait per task over every pending ref.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,12 @@ def in_flight_limit(override: int | None = None) -> int:
 class BoundedLoop(Generic[Info]):
     """Runs submissions to completion; calls ``on_finished(info, result, error)`` once per task."""
 
-    def __init__(self, on_finished: Callable[[Info, object, BaseException | None], None], max_in_flight: int | None = None,
-                 on_tick: Callable[[], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        on_finished: Callable[[Info, object, BaseException | None], None],
+        max_in_flight: int | None = None,
+        on_tick: Callable[[], None] | None = None,
+    ) -> None:
         self.on_finished = on_finished
         self.override = max_in_flight
         self.on_tick = on_tick or (lambda: None)

@@ -1,4 +1,5 @@
 """The one exception type of the pipeline package."""
+
 from __future__ import annotations
 
 

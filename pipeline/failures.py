@@ -1,5 +1,6 @@
 """Tasks that still fail after their retries become rows of failures/tasks.parquet (group, shard, error,
 attempts): a failure is data. Rows of earlier runs are kept while their shard is still not done."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -3,6 +3,7 @@
 For tests, benchmarks and tiny datasets; the bytes are those of `vrpsr generate` (the same plan, hashes
 and shard jobs; only the scheduling differs).
 """
+
 from __future__ import annotations
 
 from pipeline.config import FactoryConfig

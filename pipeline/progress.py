@@ -1,5 +1,6 @@
 """The factory's progress bar: counts images (an image is done when every group of its shard is done),
 with tqdm's ETA, and images/s per group (the rate at which each group's shards finish)."""
+
 from __future__ import annotations
 
 import time
@@ -10,7 +11,9 @@ POSTFIX_EVERY_S = 1.0
 
 
 class FactoryProgress:
-    def __init__(self, shard_tasks: dict[int, int], shard_images: dict[int, int], groups: tuple[str, ...], enabled: bool) -> None:
+    def __init__(
+        self, shard_tasks: dict[int, int], shard_images: dict[int, int], groups: tuple[str, ...], enabled: bool
+    ) -> None:
         """``shard_tasks``: shard index -> tasks of this run; ``shard_images``: shard index -> its inputs."""
         self.remaining = dict(shard_tasks)
         self.shard_images = shard_images
@@ -36,7 +39,9 @@ class FactoryProgress:
         now = time.perf_counter()
         if now - self.postfix_at >= POSTFIX_EVERY_S:
             self.postfix_at = now
-            self.bar.set_postfix_str(" ".join(f"{group} {rate:.1f}/s" for group, rate in self.rates().items()), refresh=True)
+            self.bar.set_postfix_str(
+                " ".join(f"{group} {rate:.1f}/s" for group, rate in self.rates().items()), refresh=True
+            )
 
     def close(self) -> None:
         self.bar.close()

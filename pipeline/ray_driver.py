@@ -1,6 +1,7 @@
 """Schedule shard jobs on Ray (local or a cluster): one task per (shard, column group), retried, skipped
 when one listing of _done/ holds its marker; a bounded number of tasks in flight; progress in images;
 failures after retries written as rows of failures/tasks.parquet; a final summary."""
+
 from __future__ import annotations
 
 import time
@@ -21,23 +22,40 @@ from shards.storage import Storage
 __all__ = ["TASK_RETRIES", "FactorySummary", "RunPlan", "prepare_run", "run_factory", "stream_plan"]
 
 
-def run_factory(config: FactoryConfig, storage_options: dict | None = None, address: str | None = None,
-                num_cpus: int | None = None, progress: bool = True, max_in_flight: int | None = None) -> FactorySummary:  # fmt: skip
+def run_factory(
+    config: FactoryConfig,
+    storage_options: dict | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    progress: bool = True,
+    max_in_flight: int | None = None,
+) -> FactorySummary:
     started, cpu_started = time.perf_counter(), time.process_time()
     storage = Storage(config.out, storage_options)
     plan = prepare_run(config, storage_options)
     groups = (BASE_GROUP, *config.codecs)
     todo = {index: [group for group in groups if (group, index) not in plan.done] for index in range(len(plan.shards))}
     todo = {index: pending for index, pending in todo.items() if pending}
-    summary = FactorySummary(shards=len(plan.shards), skipped_tasks=len(plan.shards) * len(groups) - sum(map(len, todo.values())))
+    summary = FactorySummary(
+        shards=len(plan.shards), skipped_tasks=len(plan.shards) * len(groups) - sum(map(len, todo.values()))
+    )
 
     if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)  # fmt: skip
+        ray.init(
+            address=address,
+            num_cpus=None if address else num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
     _check_memory_fits({"base": base_task_memory(config), "codec": codec_task_memory(config)}, local=address is None)
     config_ref = ray.put(config)
-    progress_bar = FactoryProgress({index: len(pending) for index, pending in todo.items()},
-                                   {index: len(plan.shards[index]) for index in todo}, groups, progress)  # fmt: skip
+    progress_bar = FactoryProgress(
+        {index: len(pending) for index, pending in todo.items()},
+        {index: len(plan.shards[index]) for index in todo},
+        groups,
+        progress,
+    )
     failures: list[TaskFailure] = []
     done = set(plan.done)
 
@@ -48,7 +66,9 @@ def run_factory(config: FactoryConfig, storage_options: dict | None = None, addr
             done.add(task)
         else:
             failures.append(TaskFailure(group, index, describe_error(error), 1 + TASK_RETRIES))
-            progress_bar.bar.write(f"task {group}-{index:06d} failed after {TASK_RETRIES} retries: {describe_error(error)[-500:]}")
+            progress_bar.bar.write(
+                f"task {group}-{index:06d} failed after {TASK_RETRIES} retries: {describe_error(error)[-500:]}"
+            )
         progress_bar.task_finished(group, index)
 
     loop = BoundedLoop(on_finished, max_in_flight, on_tick=progress_bar.tick)
@@ -66,8 +86,13 @@ def run_factory(config: FactoryConfig, storage_options: dict | None = None, addr
     return summary
 
 
-def _submissions(config: FactoryConfig, config_ref: ray.ObjectRef, plan: RunPlan, todo: dict[int, list[str]],
-                 storage_options: dict | None) -> Iterator[Submission]:  # fmt: skip
+def _submissions(
+    config: FactoryConfig,
+    config_ref: ray.ObjectRef,
+    plan: RunPlan,
+    todo: dict[int, list[str]],
+    storage_options: dict | None,
+) -> Iterator[Submission]:
     """One submission per shard with work left: its base task (if not done) and its codec tasks after it."""
     base_options = {"num_cpus": 1, "memory": base_task_memory(config)}
     codec_options = {"num_cpus": config.threads, "memory": codec_task_memory(config)}
@@ -77,11 +102,18 @@ def _submissions(config: FactoryConfig, config_ref: ray.ObjectRef, plan: RunPlan
         base_ref = None
         if BASE_GROUP in pending:
             base_ref = base_task.options(**base_options).remote(
-                config_ref, index, list(plan.shards[index]), plan.hashes[BASE_GROUP], storage_options, plan.versions[BASE_GROUP])
+                config_ref,
+                index,
+                list(plan.shards[index]),
+                plan.hashes[BASE_GROUP],
+                storage_options,
+                plan.versions[BASE_GROUP],
+            )
             refs.append((base_ref, (BASE_GROUP, index)))
         for codec in (group for group in pending if group != BASE_GROUP):
             ref = codec_task.options(**codec_options).remote(
-                config_ref, index, codec, plan.hashes[codec], storage_options, plan.versions[codec], base_ref)
+                config_ref, index, codec, plan.hashes[codec], storage_options, plan.versions[codec], base_ref
+            )
             refs.append((ref, (codec, index)))
         return refs
 
@@ -95,8 +127,10 @@ def _check_memory_fits(requests: dict[str, int], local: bool) -> None:
     largest = max((node["Resources"].get("memory", 0) for node in ray.nodes() if node["Alive"]), default=0)
     for kind, request in requests.items():
         if request > largest:
-            message = (f"a {kind} task declares {request / 2**30:.1f} GiB of memory (shard size x picture size x grid points), "
-                       f"the largest Ray node offers {largest / 2**30:.1f} GiB: lower --shard-size or --size")  # fmt: skip
+            message = (
+                f"a {kind} task declares {request / 2**30:.1f} GiB of memory (shard size x picture size x grid points), "
+                f"the largest Ray node offers {largest / 2**30:.1f} GiB: lower --shard-size or --size"
+            )
             if local:
                 raise ValueError(message)
             print(f"WARNING: {message}")
@@ -106,6 +140,8 @@ def _blame_base_failures(failures: list[TaskFailure]) -> list[TaskFailure]:
     """A codec task whose base shard failed never ran: say so instead of repeating the base's error."""
     failed_bases = {failure.shard for failure in failures if failure.group == BASE_GROUP}
     return [
-        TaskFailure(f.group, f.shard, f"not run: base-{f.shard:06d} failed", 0) if f.group != BASE_GROUP and f.shard in failed_bases else f
+        TaskFailure(f.group, f.shard, f"not run: base-{f.shard:06d} failed", 0)
+        if f.group != BASE_GROUP and f.shard in failed_bases
+        else f
         for f in failures
     ]

@@ -3,6 +3,7 @@
 Each task first checks its packages and encoder against what dataset.json records (pipeline.versions),
 then makes its shard and returns the marker's stats plus where and how long it ran.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,16 +41,29 @@ def _ran_here(stats: dict, started: float) -> dict:
 
 
 @ray.remote(max_retries=TASK_RETRIES, retry_exceptions=True)
-def base_task(config: FactoryConfig, index: int, items: list[SourceItem], config_hash: str, storage_options: dict | None,
-              expected_versions: dict) -> dict:  # fmt: skip
+def base_task(
+    config: FactoryConfig,
+    index: int,
+    items: list[SourceItem],
+    config_hash: str,
+    storage_options: dict | None,
+    expected_versions: dict,
+) -> dict:
     started = time.perf_counter()
     check_versions(BASE_GROUP, index, expected_versions)
     return _ran_here(make_base_shard(config, index, items, config_hash, storage_options), started)
 
 
 @ray.remote(max_retries=TASK_RETRIES, retry_exceptions=True)
-def codec_task(config: FactoryConfig, index: int, codec: str, config_hash: str, storage_options: dict | None,
-               expected_versions: dict, base_done: object) -> dict:  # fmt: skip
+def codec_task(
+    config: FactoryConfig,
+    index: int,
+    codec: str,
+    config_hash: str,
+    storage_options: dict | None,
+    expected_versions: dict,
+    base_done: object,
+) -> dict:
     del base_done  # only orders this task after its base shard (a done base shard passes None)
     started = time.perf_counter()
     check_versions(codec, index, expected_versions)

@@ -5,6 +5,7 @@ run that changes a group's hash is refused while any marker of the group exists,
 written before any task runs), so listing names is enough; one marker per group is read as a check
 (datasets from before this rule, or a hand-edited dataset.json): at most one GET per group.
 """
+
 from __future__ import annotations
 
 from shards.errors import ShardError
@@ -18,7 +19,9 @@ def list_done(storage: Storage) -> frozenset[tuple[str, int]]:
     return frozenset(parsed for parsed in map(parse_done_path, storage.list(DONE_FOLDER)) if parsed is not None)
 
 
-def refuse_changed_groups(storage: Storage, recorded_groups: dict, hashes: dict[str, str], done: frozenset[tuple[str, int]]) -> None:
+def refuse_changed_groups(
+    storage: Storage, recorded_groups: dict, hashes: dict[str, str], done: frozenset[tuple[str, int]]
+) -> None:
     """ShardError when a group already has markers made under another config hash than this run's."""
     groups_with_markers = {group for group, _ in done}
     for group, config_hash in hashes.items():

@@ -1,5 +1,6 @@
 """Plan a factory run: stream the source listing into shards, hash each group's config, list the done
 markers once, check the dataset's recorded configs and record dataset.json (before any task runs)."""
+
 from __future__ import annotations
 
 import gc
@@ -31,7 +32,9 @@ class RunPlan:
 
 def source_items(config: FactoryConfig, storage_options: dict | None) -> Iterator[SourceItem]:
     """The source's inputs, streamed in listing order (the plan keeps them once, grouped in shards)."""
-    return iter_source(config.source, storage_options, image_column=config.image_column, label_column=config.label_column)
+    return iter_source(
+        config.source, storage_options, image_column=config.image_column, label_column=config.label_column
+    )
 
 
 def stream_plan(items: Iterable[SourceItem], shard_size: int) -> tuple[list[tuple[SourceItem, ...]], str, int]:
@@ -67,11 +70,16 @@ def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> R
     shards, digest, num_inputs = stream_plan(source_items(config, storage_options), config.shard_size)
     base_hash = base_config_hash(config, digest)
     mine = {BASE_GROUP: group_versions(BASE_GROUP), **{codec: group_versions(codec) for codec in config.codecs}}
-    hashes = {BASE_GROUP: base_hash, **{codec: codec_config_hash(config, base_hash, codec, mine[codec]["encoder"]) for codec in config.codecs}}
+    hashes = {
+        BASE_GROUP: base_hash,
+        **{codec: codec_config_hash(config, base_hash, codec, mine[codec]["encoder"]) for codec in config.codecs},
+    }
     done = list_done(storage)
     info = read_dataset_info(storage)
     if info is None and done:
-        raise ShardError(f"{storage.url(DATASET_FILE)}: missing, but {storage.url(DONE_FOLDER)} holds {len(done)} markers: write to a new OUT")
+        raise ShardError(
+            f"{storage.url(DATASET_FILE)}: missing, but {storage.url(DONE_FOLDER)} holds {len(done)} markers: write to a new OUT"
+        )
     info = info or {"schema_version": SCHEMA_VERSION, "groups": {}}
     previous_base = info["groups"].get(BASE_GROUP, {}).get("config_hash")
     if previous_base not in (None, base_hash):
@@ -85,13 +93,23 @@ def prepare_run(config: FactoryConfig, storage_options: dict | None = None) -> R
     return RunPlan(shards, hashes, versions, done, num_inputs)
 
 
-def _record_dataset(storage: Storage, info: dict, config: FactoryConfig, hashes: dict, mine: dict, num_shards: int,
-                    num_inputs: int) -> dict[str, dict]:  # fmt: skip
+def _record_dataset(
+    storage: Storage, info: dict, config: FactoryConfig, hashes: dict, mine: dict, num_shards: int, num_inputs: int
+) -> dict[str, dict]:
     """Write dataset.json, keeping the groups an earlier run added and the versions a group was started with.
 
     Returns the versions every task of each group must have (the recorded ones)."""
-    info.update(num_shards=num_shards, num_inputs=num_inputs, shard_size=config.shard_size, seed=config.seed, size=config.size,
-                scale=config.scale, degradation=config.degradation, crop=config.crop, source=config.source)  # fmt: skip
+    info.update(
+        num_shards=num_shards,
+        num_inputs=num_inputs,
+        shard_size=config.shard_size,
+        seed=config.seed,
+        size=config.size,
+        scale=config.scale,
+        degradation=config.degradation,
+        crop=config.crop,
+        source=config.source,
+    )
     expected = {}
     for group in (BASE_GROUP, *config.codecs):
         previous = info["groups"].get(group, {})
@@ -99,10 +117,16 @@ def _record_dataset(storage: Storage, info: dict, config: FactoryConfig, hashes:
         record = {"config_hash": hashes[group], "packages": previous["packages"] if kept else mine[group]["packages"]}
         expected[group] = {"packages": record["packages"]}
         if group != BASE_GROUP:
-            record.update({
-                "encoder_version": mine[group]["encoder"], "preset": config.preset_for(group), "qps": list(config.qps),
-                "crfs": [float(c) for c in config.crfs], "lq_grid": config.lq_grid, "threads": config.threads,
-            })  # fmt: skip
+            record.update(
+                {
+                    "encoder_version": mine[group]["encoder"],
+                    "preset": config.preset_for(group),
+                    "qps": list(config.qps),
+                    "crfs": [float(c) for c in config.crfs],
+                    "lq_grid": config.lq_grid,
+                    "threads": config.threads,
+                }
+            )
             expected[group]["encoder"] = record["encoder_version"]
         info["groups"][group] = record
     write_dataset_info(storage, info)

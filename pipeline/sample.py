@@ -1,4 +1,5 @@
 """One input image -> the base members of one sample: decode -> crop -> degrade -> PNG (plain functions)."""
+
 from __future__ import annotations
 
 import json
@@ -13,18 +14,29 @@ from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX
 from shards.png import encode_png
 
 
-def make_base_sample(item: SourceItem, key: str, config: FactoryConfig, storage_options: dict | None) -> dict[str, bytes]:
+def make_base_sample(
+    item: SourceItem, key: str, config: FactoryConfig, storage_options: dict | None
+) -> dict[str, bytes]:
     """Members {suffix: bytes} of one sample; raises SourceError (or ValueError) for a bad input."""
     image = decode_image(read_bytes(item, storage_options), item.name)
     if config.crop == "center":
         clean, crop_record = center_crop_resized(image, config.size, name=item.name)
     else:
-        clean, crop_record = random_crop_resized(image, config.size, rng_for_sample(f"crop:{item.key_hint}", config.seed), name=item.name)
-    lq, degradation_record = degrade(clean, config.degradation, rng_for_sample(item.key_hint, config.seed), config.scale)
+        clean, crop_record = random_crop_resized(
+            image, config.size, rng_for_sample(f"crop:{item.key_hint}", config.seed), name=item.name
+        )
+    lq, degradation_record = degrade(
+        clean, config.degradation, rng_for_sample(item.key_hint, config.seed), config.scale
+    )
     meta = {
-        "key": key, "source": item.key_hint, "seed": config.seed,
-        "size": config.size, "scale": config.scale, "crop": crop_record, "degradation": degradation_record,
-    }  # fmt: skip
+        "key": key,
+        "source": item.key_hint,
+        "seed": config.seed,
+        "size": config.size,
+        "scale": config.scale,
+        "crop": crop_record,
+        "degradation": degradation_record,
+    }
     if item.label is not None:  # what the source says of the input (class; WebDataset key/cls/txt/json)
         meta["label"] = item.label
     if item.fields is not None:

@@ -3,6 +3,7 @@
 Order of writes: tar, manifest (and failures), then the _done marker with stats and sha256. A crash
 before the marker leaves the shard "not done"; a rerun rewrites it whole (atomic replaces).
 """
+
 from __future__ import annotations
 
 import time
@@ -16,9 +17,19 @@ from pipeline.sample import make_base_sample
 from pipeline.sources import SourceItem
 from shards.codec_meta import codec_meta_bytes, picture_entry
 from shards.layout import (
-    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, LQ_PICTURE, LQ_SUFFIX, META_SUFFIX, bitstream_suffix,
-    failures_path, manifest_path, picture_name, sample_key, shard_path,
-)  # fmt: skip
+    BASE_GROUP,
+    CLEAN_PICTURE,
+    CLEAN_SUFFIX,
+    LQ_PICTURE,
+    LQ_SUFFIX,
+    META_SUFFIX,
+    bitstream_suffix,
+    failures_path,
+    manifest_path,
+    picture_name,
+    sample_key,
+    shard_path,
+)
 from shards.manifest import table_bytes
 from shards.markers import DoneMarker, write_marker
 from shards.png import decode_png
@@ -26,8 +37,9 @@ from shards.storage import Storage
 from shards.tar_format import build_tar, read_tar
 
 
-def make_base_shard(config: FactoryConfig, index: int, items: list[SourceItem], config_hash: str,
-                    storage_options: dict | None = None) -> dict:
+def make_base_shard(
+    config: FactoryConfig, index: int, items: list[SourceItem], config_hash: str, storage_options: dict | None = None
+) -> dict:
     """Decode, crop and degrade the shard's inputs; bad inputs become rows of the failures table."""
     storage = Storage(config.out, storage_options)
     samples, rows, failures = [], [], []
@@ -39,8 +51,17 @@ def make_base_shard(config: FactoryConfig, index: int, items: list[SourceItem], 
             failures.append({"shard": index, "source": item.key_hint, "reason": f"{type(error).__name__}: {error}"})
             continue
         samples.append((key, members))
-        rows.append({"key": key, "shard": index, "source": item.key_hint, "width": config.size, "height": config.size,
-                     "label": item.label, "source_fields": item.fields})  # fmt: skip
+        rows.append(
+            {
+                "key": key,
+                "shard": index,
+                "source": item.key_hint,
+                "width": config.size,
+                "height": config.size,
+                "label": item.label,
+                "source_fields": item.fields,
+            }
+        )
     tar = build_tar(samples)
     storage.write_bytes(shard_path(BASE_GROUP, index), tar)
     storage.write_bytes(manifest_path(BASE_GROUP, index), table_bytes(rows, "base"))
@@ -50,8 +71,9 @@ def make_base_shard(config: FactoryConfig, index: int, items: list[SourceItem], 
     return marker.as_dict()
 
 
-def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash: str,
-                     storage_options: dict | None = None) -> dict:
+def make_codec_shard(
+    config: FactoryConfig, index: int, codec: str, config_hash: str, storage_options: dict | None = None
+) -> dict:
     """Code every sample of base shard ``index`` over the grid with ``codec``; same keys, same order."""
     storage = Storage(config.out, storage_options)
     base = read_tar(storage.read_bytes(shard_path(BASE_GROUP, index)), storage.url(shard_path(BASE_GROUP, index)))
@@ -74,9 +96,22 @@ def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash:
             picture = LQ_PICTURE if name.startswith(f"{LQ_PICTURE}_") else CLEAN_PICTURE
             entry = picture_entry(encoded, picture)
             pictures[name] = entry
-            rows.append({"key": key, "shard": index, "codec": codec, "picture": picture, "mode": entry["mode"], "qp": encoded.qp,
-                         "crf": encoded.crf, "bpp": encoded.bpp, "psnr": entry["psnr"], "bytes": len(encoded.bitstream),
-                         "sha256": entry["sha256"], "member": suffix})  # fmt: skip
+            rows.append(
+                {
+                    "key": key,
+                    "shard": index,
+                    "codec": codec,
+                    "picture": picture,
+                    "mode": entry["mode"],
+                    "qp": encoded.qp,
+                    "crf": encoded.crf,
+                    "bpp": encoded.bpp,
+                    "psnr": entry["psnr"],
+                    "bytes": len(encoded.bitstream),
+                    "sha256": entry["sha256"],
+                    "member": suffix,
+                }
+            )
         members[META_SUFFIX] = codec_meta_bytes(key, codec, _shared_params(coded[key]), pictures)
         samples.append((key, members))
     tar = build_tar(samples)
@@ -87,7 +122,9 @@ def make_codec_shard(config: FactoryConfig, index: int, codec: str, config_hash:
     return marker.as_dict()
 
 
-def _code_grid(config: FactoryConfig, codec: str, keys: list[str], images: list[np.ndarray], picture: str, coded: dict) -> None:
+def _code_grid(
+    config: FactoryConfig, codec: str, keys: list[str], images: list[np.ndarray], picture: str, coded: dict
+) -> None:
     if not images:
         return
     preset = config.preset_for(codec)

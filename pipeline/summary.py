@@ -1,4 +1,5 @@
 """What a factory run did, rendered as the final lines of `vrpsr generate` (totals from the tasks' returns)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -35,10 +36,13 @@ class FactorySummary:
             self.coded_images[stats["group"]] = self.coded_images.get(stats["group"], 0) + stats["samples"]
 
     def render(self) -> str:
-        per_codec = ", ".join(
-            f"{codec} {seconds:.1f} s ({self.coded_images[codec] / seconds if seconds else 0.0:.2f} img/s per encoder)"
-            for codec, seconds in self.encode_seconds.items()
-        ) or "none"  # fmt: skip
+        per_codec = (
+            ", ".join(
+                f"{codec} {seconds:.1f} s ({self.coded_images[codec] / seconds if seconds else 0.0:.2f} img/s per encoder)"
+                for codec, seconds in self.encode_seconds.items()
+            )
+            or "none"
+        )
         rates = ", ".join(f"{group} {rate:.2f}" for group, rate in self.wall_rates.items()) or "none"
         lines = [
             f"shards: {self.shards}  tasks run: {self.ran_tasks}  skipped (already done): {self.skipped_tasks}",
@@ -48,6 +52,8 @@ class FactorySummary:
             f"nodes used: {len(self.nodes)}  tasks in flight (peak): {self.peak_in_flight}  driver CPU: {self.driver_cpu_seconds:.1f} s",
         ]
         if self.failed_tasks:
-            lines.append(f"FAILED tasks after retries ({len(self.failed_tasks)}, rows in failures/tasks.parquet; rerun to resume): "
-                         f"{', '.join(self.failed_tasks[:20])}{' ...' if len(self.failed_tasks) > 20 else ''}")  # fmt: skip
+            lines.append(
+                f"FAILED tasks after retries ({len(self.failed_tasks)}, rows in failures/tasks.parquet; rerun to resume): "
+                f"{', '.join(self.failed_tasks[:20])}{' ...' if len(self.failed_tasks) > 20 else ''}"
+            )
         return "\n".join(lines)

@@ -4,6 +4,7 @@ fails with a recorded reason instead of writing other bytes under the same confi
 
 constraints.txt pins these packages (and ray); `./setup.sh` installs with it.
 """
+
 from __future__ import annotations
 
 import platform
@@ -17,7 +18,9 @@ from shards.layout import BASE_GROUP
 # opencv), resizing and degradation (opencv, numpy), encoders (av wheels carry libx264/libx265,
 # imageio-ffmpeg carries the ffmpeg with libvvenc), parquet manifests (pyarrow).
 BYTE_DECIDING_PACKAGES = ("av", "imageio-ffmpeg", "numpy", "opencv-python-headless", "pillow", "pyarrow")
-CONSTRAINTS_HINT = "install the pinned versions on every node: pip install -c constraints.txt -e . (./setup.sh --factory does)"
+CONSTRAINTS_HINT = (
+    "install the pinned versions on every node: pip install -c constraints.txt -e . (./setup.sh --factory does)"
+)
 
 
 class VersionMismatch(ShardError):
@@ -64,4 +67,6 @@ def check_versions(group: str, shard_index: int, expected: dict) -> None:
     """Raise VersionMismatch naming the host, group, shard and every difference; return when they agree."""
     differences = version_differences(expected, group_versions(group))
     if differences:
-        raise VersionMismatch(f"{group}-{shard_index:06d} on {platform.node()}: {'; '.join(differences)}: {CONSTRAINTS_HINT}")
+        raise VersionMismatch(
+            f"{group}-{shard_index:06d} on {platform.node()}: {'; '.join(differences)}: {CONSTRAINTS_HINT}"
+        )

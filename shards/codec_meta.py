@@ -4,6 +4,7 @@ The member is {"key", "codec", "encoder": {params shared by every picture}, "pic
 pipeline/shard_job.py writes it with picture_entry() and codec_meta_bytes(), and the loader, verify,
 stats and the benchmarks read it with parse_codec_meta() into typed records.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,17 @@ from shards.layout import CLEAN_PICTURE
 
 def picture_entry(encoded: Encoded, picture: str) -> dict:
     """The record of one coded picture (``picture``: layout.CLEAN_PICTURE or LQ_PICTURE)."""
-    return {"picture": picture, "mode": "qp" if encoded.qp is not None else "crf", "qp": encoded.qp, "crf": encoded.crf,
-            "bpp": encoded.bpp, "psnr": encoded.params["psnr"], "bits": encoded.bits, "sha256": encoded.params["sha256"],
-            "encoder_options": encoded.params.get("options") or encoded.params.get("command")}  # fmt: skip
+    return {
+        "picture": picture,
+        "mode": "qp" if encoded.qp is not None else "crf",
+        "qp": encoded.qp,
+        "crf": encoded.crf,
+        "bpp": encoded.bpp,
+        "psnr": encoded.params["psnr"],
+        "bits": encoded.bits,
+        "sha256": encoded.params["sha256"],
+        "encoder_options": encoded.params.get("options") or encoded.params.get("command"),
+    }
 
 
 def codec_meta_bytes(key: str, codec: str, encoder: dict, pictures: dict[str, dict]) -> bytes:
@@ -55,7 +64,9 @@ class CodecMeta:
 
     def clean_qps(self) -> dict[int, CodedPicture]:
         """The constant-QP pictures of the clean target, by QP."""
-        return {p.qp: p for p in self.pictures.values() if p.picture == CLEAN_PICTURE and p.crf is None and p.qp is not None}
+        return {
+            p.qp: p for p in self.pictures.values() if p.picture == CLEAN_PICTURE and p.crf is None and p.qp is not None
+        }
 
 
 def parse_codec_meta(data: bytes, name: str) -> CodecMeta:
@@ -64,11 +75,28 @@ def parse_codec_meta(data: bytes, name: str) -> CodecMeta:
         meta = json.loads(data)
         encoder = meta["encoder"]
         pictures = {
-            picture_name: CodedPicture(picture_name, entry["picture"], entry["qp"], entry["crf"], float(entry["bpp"]),
-                                       int(entry["bits"]), float(entry["psnr"]), entry["sha256"])  # fmt: skip
+            picture_name: CodedPicture(
+                picture_name,
+                entry["picture"],
+                entry["qp"],
+                entry["crf"],
+                float(entry["bpp"]),
+                int(entry["bits"]),
+                float(entry["psnr"]),
+                entry["sha256"],
+            )
             for picture_name, entry in meta["pictures"].items()
         }
-        return CodecMeta(meta["key"], meta["codec"], pictures, int(encoder["width"]), int(encoder["height"]),
-                         encoder["color"]["matrix"], encoder["color"]["range"], encoder["preset"], int(encoder["threads"]))  # fmt: skip
+        return CodecMeta(
+            meta["key"],
+            meta["codec"],
+            pictures,
+            int(encoder["width"]),
+            int(encoder["height"]),
+            encoder["color"]["matrix"],
+            encoder["color"]["range"],
+            encoder["preset"],
+            int(encoder["threads"]),
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ShardError(f"{name}: malformed codec meta.json ({type(error).__name__}: {error})") from error

@@ -1,4 +1,5 @@
 """dataset.json: schema version, the config of every column group, seeds and codec versions."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ def read_dataset_info(storage: Storage) -> dict | None:
     except json.JSONDecodeError as error:
         raise ShardError(f"{storage.url(DATASET_FILE)}: not valid JSON: {error}") from error
     if info.get("schema_version") != SCHEMA_VERSION:
-        raise ShardError(f"{storage.url(DATASET_FILE)}: schema version {info.get('schema_version')}, this vrpsr reads {SCHEMA_VERSION}")
+        raise ShardError(
+            f"{storage.url(DATASET_FILE)}: schema version {info.get('schema_version')}, this vrpsr reads {SCHEMA_VERSION}"
+        )
     return info
 
 

@@ -12,6 +12,7 @@ verify, stats) import every name from here; no member name or path is spelled an
 Tar members follow WebDataset naming: "<key>.<suffix>", the key has no dot. Every group of a shard
 index holds the same keys in the same order.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,20 @@ META_SUFFIX = "meta.json"
 CLEAN_PICTURE, LQ_PICTURE = "clean", "lq"
 
 BASE_MANIFEST_COLUMNS = ("key", "shard", "source", "width", "height", "label", "source_fields")
-CODEC_MANIFEST_COLUMNS = ("key", "shard", "codec", "picture", "mode", "qp", "crf", "bpp", "psnr", "bytes", "sha256", "member")
+CODEC_MANIFEST_COLUMNS = (
+    "key",
+    "shard",
+    "codec",
+    "picture",
+    "mode",
+    "qp",
+    "crf",
+    "bpp",
+    "psnr",
+    "bytes",
+    "sha256",
+    "member",
+)
 FAILURE_COLUMNS = ("shard", "source", "reason")
 TASK_FAILURE_COLUMNS = ("group", "shard", "error", "attempts")
 TASK_FAILURES_PATH = "failures/tasks.parquet"  # rewritten by every factory run: the (group, shard) still not done

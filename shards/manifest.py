@@ -1,4 +1,5 @@
 """Parquet manifests: one table per (group, shard); read back as one table per group."""
+
 from __future__ import annotations
 
 import io
@@ -12,15 +13,35 @@ from shards.layout import BASE_GROUP, BASE_MANIFEST_COLUMNS, CODEC_MANIFEST_COLU
 from shards.storage import Storage
 
 SCHEMAS = {
-    "base": pa.schema([("key", pa.string()), ("shard", pa.int64()), ("source", pa.string()), ("width", pa.int64()), ("height", pa.int64()),
-                      ("label", pa.string()), ("source_fields", pa.string())]),
-    "codec": pa.schema([
-        ("key", pa.string()), ("shard", pa.int64()), ("codec", pa.string()), ("picture", pa.string()), ("mode", pa.string()),
-        ("qp", pa.int64()), ("crf", pa.float64()), ("bpp", pa.float64()), ("psnr", pa.float64()), ("bytes", pa.int64()),
-        ("sha256", pa.string()), ("member", pa.string()),
-    ]),
+    "base": pa.schema(
+        [
+            ("key", pa.string()),
+            ("shard", pa.int64()),
+            ("source", pa.string()),
+            ("width", pa.int64()),
+            ("height", pa.int64()),
+            ("label", pa.string()),
+            ("source_fields", pa.string()),
+        ]
+    ),
+    "codec": pa.schema(
+        [
+            ("key", pa.string()),
+            ("shard", pa.int64()),
+            ("codec", pa.string()),
+            ("picture", pa.string()),
+            ("mode", pa.string()),
+            ("qp", pa.int64()),
+            ("crf", pa.float64()),
+            ("bpp", pa.float64()),
+            ("psnr", pa.float64()),
+            ("bytes", pa.int64()),
+            ("sha256", pa.string()),
+            ("member", pa.string()),
+        ]
+    ),
     "failures": pa.schema([("shard", pa.int64()), ("source", pa.string()), ("reason", pa.string())]),
-}  # fmt: skip
+}
 assert tuple(SCHEMAS["base"].names) == BASE_MANIFEST_COLUMNS
 assert tuple(SCHEMAS["codec"].names) == CODEC_MANIFEST_COLUMNS
 assert tuple(SCHEMAS["failures"].names) == FAILURE_COLUMNS
@@ -45,7 +66,9 @@ def read_table(storage: Storage, relative: str) -> pa.Table:
 def read_group(storage: Storage, group: str, folder: str = "manifest") -> pa.Table:
     """All manifest tables of ``group`` (or all failure tables with folder='failures'), concatenated."""
     kind = "failures" if folder == "failures" else ("base" if group == BASE_GROUP else "codec")
-    parts = [read_table(storage, path) for path in storage.list(folder) if path.rsplit("/", 1)[-1].startswith(f"{group}-")]
+    parts = [
+        read_table(storage, path) for path in storage.list(folder) if path.rsplit("/", 1)[-1].startswith(f"{group}-")
+    ]
     if not parts:
         return SCHEMAS[kind].empty_table()
     return pa.concat_tables(parts)

@@ -3,6 +3,7 @@
 The writer (pipeline/shard_job.py) and the readers (the factory's resume, `vrpsr shards verify`) use this
 one record; its JSON is canonical (sorted keys), so a marker's bytes depend only on its fields.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,9 +29,19 @@ class DoneMarker:
     encode_seconds: float  # encoder time spent on the shard (codec groups)
 
     @classmethod
-    def for_tar(cls, group: str, shard: int, config_hash: str, tar: bytes, samples: int, failed: int = 0,
-                encode_seconds: float = 0.0) -> DoneMarker:  # fmt: skip
-        return cls(group, shard, config_hash, samples, failed, len(tar), hashlib.sha256(tar).hexdigest(), encode_seconds)
+    def for_tar(
+        cls,
+        group: str,
+        shard: int,
+        config_hash: str,
+        tar: bytes,
+        samples: int,
+        failed: int = 0,
+        encode_seconds: float = 0.0,
+    ) -> DoneMarker:
+        return cls(
+            group, shard, config_hash, samples, failed, len(tar), hashlib.sha256(tar).hexdigest(), encode_seconds
+        )
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,4 +1,5 @@
 """The PNG members of a shard (clean.png, lq.png): RGB uint8 in and out, written and read one way."""
+
 from __future__ import annotations
 
 import cv2

@@ -3,6 +3,7 @@
 Everything comes from the parquet manifests (no tar is read), so it is cheap on any dataset size; shard
 tasks the factory recorded as failed (failures/tasks.parquet) are listed too.
 """
+
 from __future__ import annotations
 
 import io
@@ -53,7 +54,9 @@ def dataset_stats(root: str, storage_options: dict | None = None) -> DatasetStat
     info = require_dataset_info(storage)
     failures = read_group(storage, BASE_GROUP, folder="failures").column("reason").to_pylist()
     reasons = Counter(reason.split(":", 1)[0] for reason in failures).most_common(5)
-    stats = DatasetStats(root, read_group(storage, BASE_GROUP).num_rows, len(failures), reasons, failed_tasks=read_task_failures(storage))
+    stats = DatasetStats(
+        root, read_group(storage, BASE_GROUP).num_rows, len(failures), reasons, failed_tasks=read_task_failures(storage)
+    )
     for codec in (group for group in CODEC_GROUPS if group in info["groups"]):
         rows = read_group(storage, codec).to_pylist()
         points: dict[tuple, list[dict]] = {}
@@ -63,10 +66,19 @@ def dataset_stats(root: str, storage_options: dict | None = None) -> DatasetStat
         for (picture, mode, value), members in sorted(points.items()):
             bpp, psnr = np.array([r["bpp"] for r in members]), np.array([r["psnr"] for r in members])
             finite = psnr[np.isfinite(psnr)] if np.isfinite(psnr).any() else psnr
-            stats.points.append(PointStats(
-                codec, picture, mode, value, len(members), float(bpp.mean()), tuple(float(v) for v in np.percentile(bpp, PERCENTILES)),
-                float(finite.mean()), tuple(float(v) for v in np.percentile(finite, PERCENTILES)),
-            ))  # fmt: skip
+            stats.points.append(
+                PointStats(
+                    codec,
+                    picture,
+                    mode,
+                    value,
+                    len(members),
+                    float(bpp.mean()),
+                    tuple(float(v) for v in np.percentile(bpp, PERCENTILES)),
+                    float(finite.mean()),
+                    tuple(float(v) for v in np.percentile(finite, PERCENTILES)),
+                )
+            )
     return stats
 
 
@@ -75,9 +87,14 @@ def render_stats(stats: DatasetStats) -> str:
     lines += [f"  failure: {reason} x{count}" for reason, count in stats.failure_reasons]
     if stats.failed_tasks:
         lines.append(f"FAILED shard tasks (after retries; rerun vrpsr generate to resume): {len(stats.failed_tasks)}")
-        lines += [f"  {row['group']}-{row['shard']:06d} after {row['attempts']} attempts: {row['error'][:300]}" for row in stats.failed_tasks[:20]]
+        lines += [
+            f"  {row['group']}-{row['shard']:06d} after {row['attempts']} attempts: {row['error'][:300]}"
+            for row in stats.failed_tasks[:20]
+        ]
     p = "/".join(f"p{q}" for q in PERCENTILES)
-    lines.append(f"{'codec':6} {'picture':7} {'point':>8} {'count':>6} {'bpp mean':>9} {'bpp ' + p:>24} {'PSNR mean':>9} {'PSNR ' + p:>24}")
+    lines.append(
+        f"{'codec':6} {'picture':7} {'point':>8} {'count':>6} {'bpp mean':>9} {'bpp ' + p:>24} {'PSNR mean':>9} {'PSNR ' + p:>24}"
+    )
     for point in stats.points:
         label = f"{point.mode}{point.value:g}"
         lines.append(
@@ -102,8 +119,12 @@ def rd_plot_png(stats: DatasetStats) -> bytes:
             curves.setdefault((point.codec, point.mode), []).append(point)
     for (codec, mode), points in sorted(curves.items()):
         points.sort(key=lambda point: point.bpp_mean)
-        axes.plot([p.bpp_mean for p in points], [p.psnr_mean for p in points], marker="o" if mode == "qp" else "s",
-                  label=f"{codec} ({mode})")  # fmt: skip
+        axes.plot(
+            [p.bpp_mean for p in points],
+            [p.psnr_mean for p in points],
+            marker="o" if mode == "qp" else "s",
+            label=f"{codec} ({mode})",
+        )
     axes.set_xlabel("bits per pixel (mean)")
     axes.set_ylabel("PSNR of the clean target, dB (mean)")
     axes.set_title(f"RD: {stats.samples} samples")

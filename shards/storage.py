@@ -9,6 +9,7 @@ exponential backoff up to ``retry_seconds`` (default 5 minutes), each wait logge
 operation raises StorageUnavailableError, which is not a data error: readers never turn an outage
 into skipped data. A missing object or a refused permission is not retried.
 """
+
 from __future__ import annotations
 
 import logging
@@ -117,8 +118,17 @@ class Storage:
                 if waited + backoff > self.retry_seconds:
                     raise StorageUnavailableError(
                         f"{self.url(relative)}: object store unavailable for {waited:.1f} s after {attempt} attempts "
-                        f"(retry limit {self.retry_seconds:.0f} s): {type(error).__name__}: {error}") from error
-                LOG.warning("%s: %s: %s; attempt %d failed, retrying in %.1f s (waited %.1f s of %.0f s)", self.url(relative),
-                            type(error).__name__, error, attempt, backoff, waited, self.retry_seconds)  # fmt: skip
+                        f"(retry limit {self.retry_seconds:.0f} s): {type(error).__name__}: {error}"
+                    ) from error
+                LOG.warning(
+                    "%s: %s: %s; attempt %d failed, retrying in %.1f s (waited %.1f s of %.0f s)",
+                    self.url(relative),
+                    type(error).__name__,
+                    error,
+                    attempt,
+                    backoff,
+                    waited,
+                    self.retry_seconds,
+                )
                 time.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

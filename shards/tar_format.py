@@ -4,6 +4,7 @@ These are exactly the bytes of ``webdataset.TarWriter(encoder=False, mtime=0, us
 mode=0o644)`` (tested in tests/shards/test_tar_format.py), and a plain ``webdataset.WebDataset`` reads
 every column group. We do not import webdataset here: it imports torch whenever torch is installed, and
 the factory and ``vrpsr shards`` must stay torch-free on CPU workers (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import io

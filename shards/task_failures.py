@@ -3,6 +3,7 @@
 Written by the factory at the end of every run (the rows of earlier runs whose shard is still not done
 are kept, the rest dropped; the file is removed when nothing is left); read by `vrpsr shards stats|verify`.
 """
+
 from __future__ import annotations
 
 import io

@@ -8,6 +8,7 @@ re-encoded with the recorded encoder, preset, threads and colour conversion and 
 Every failure is a Problem naming the shard, key and member; nothing stops at the first one. Shard
 tasks the factory recorded as failed (failures/tasks.parquet) are problems too. Imports no torch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,11 +26,18 @@ from shards.codec_meta import CodecMeta, CodedPicture, parse_codec_meta
 from shards.dataset_info import require_dataset_info
 from shards.errors import ShardError
 from shards.layout import (
-    BASE_GROUP, CLEAN_PICTURE, CLEAN_SUFFIX, CODEC_GROUPS, LQ_SUFFIX, META_SUFFIX, bitstream_suffix,
-    manifest_path, shard_path,
-)  # fmt: skip
-from shards.markers import read_marker
+    BASE_GROUP,
+    CLEAN_PICTURE,
+    CLEAN_SUFFIX,
+    CODEC_GROUPS,
+    LQ_SUFFIX,
+    META_SUFFIX,
+    bitstream_suffix,
+    manifest_path,
+    shard_path,
+)
 from shards.manifest import read_group, read_table
+from shards.markers import read_marker
 from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import Sample, read_tar
@@ -66,8 +74,10 @@ class VerifyReport:
         self.problems.extend(other.problems)
 
     def render(self) -> str:
-        lines = [f"{self.root}: {self.shards} shard files, {self.samples} samples, {self.pictures_decoded} pictures decoded, "
-                 f"{self.pictures_reencoded} re-encoded"]  # fmt: skip
+        lines = [
+            f"{self.root}: {self.shards} shard files, {self.samples} samples, {self.pictures_decoded} pictures decoded, "
+            f"{self.pictures_reencoded} re-encoded"
+        ]
         lines += [f"PROBLEM {problem.where}: {problem.what}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
         if len(self.problems) > MAX_PROBLEMS_SHOWN:
             lines.append(f"... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more problems")
@@ -75,19 +85,31 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify_dataset(root: str, storage_options: dict | None = None, groups: Iterable[str] | None = None, reencode: int = 20,
-                   seed: int = 0, workers: int = 1) -> VerifyReport:  # fmt: skip
+def verify_dataset(
+    root: str,
+    storage_options: dict | None = None,
+    groups: Iterable[str] | None = None,
+    reencode: int = 20,
+    seed: int = 0,
+    workers: int = 1,
+) -> VerifyReport:
     """Verify every shard of ``groups`` (default: all codec groups of dataset.json) and re-encode ``reencode`` pictures."""
     storage = Storage(root, storage_options)
     info = require_dataset_info(storage)
     codecs = [group for group in CODEC_GROUPS if group in info["groups"] and (groups is None or group in set(groups))]
     targets = _reencode_targets(storage, codecs, reencode, seed)
-    tasks = [(root, storage_options, index, codecs, info["size"], info["scale"], targets.get(index, set()))
-             for index in range(info["num_shards"])]  # fmt: skip
+    tasks = [
+        (root, storage_options, index, codecs, info["size"], info["scale"], targets.get(index, set()))
+        for index in range(info["num_shards"])
+    ]
     report = VerifyReport(root)
     for row in read_task_failures(storage):
-        report.problems.append(Problem(storage.url(shard_path(row["group"], row["shard"])),
-                                       f"the factory's task failed after {row['attempts']} attempts: {row['error']}"))  # fmt: skip
+        report.problems.append(
+            Problem(
+                storage.url(shard_path(row["group"], row["shard"])),
+                f"the factory's task failed after {row['attempts']} attempts: {row['error']}",
+            )
+        )
     if workers <= 1:
         results = [verify_shard(*task) for task in tasks]
     else:
@@ -98,8 +120,15 @@ def verify_dataset(root: str, storage_options: dict | None = None, groups: Itera
     return report
 
 
-def verify_shard(root: str, storage_options: dict | None, index: int, codecs: list[str], size: int, scale: int,
-                 reencode: set[tuple[str, str, str]]) -> VerifyReport:  # fmt: skip
+def verify_shard(
+    root: str,
+    storage_options: dict | None,
+    index: int,
+    codecs: list[str],
+    size: int,
+    scale: int,
+    reencode: set[tuple[str, str, str]],
+) -> VerifyReport:
     """All checks of one shard index, every group; ``reencode`` holds (codec, key, member) to re-encode."""
     storage = Storage(root, storage_options)
     report = VerifyReport(root)
@@ -144,12 +173,19 @@ def _read_checked(storage: Storage, group: str, index: int, report: VerifyReport
     report.shards += 1
     digest = hashlib.sha256(data).hexdigest()
     if (len(data), digest, len(samples)) != (marker.bytes, marker.sha256, marker.samples):
-        report.problems.append(Problem(shard, f"tar has {len(data)} bytes, sha256 {digest[:12]}…, {len(samples)} samples; the marker "
-                                              f"records {marker.bytes}, {marker.sha256[:12]}…, {marker.samples}"))  # fmt: skip
+        report.problems.append(
+            Problem(
+                shard,
+                f"tar has {len(data)} bytes, sha256 {digest[:12]}…, {len(samples)} samples; the marker "
+                f"records {marker.bytes}, {marker.sha256[:12]}…, {marker.samples}",
+            )
+        )
     return samples
 
 
-def _check_base(storage: Storage, index: int, samples: list[Sample], size: int, scale: int, report: VerifyReport) -> dict[str, np.ndarray]:
+def _check_base(
+    storage: Storage, index: int, samples: list[Sample], size: int, scale: int, report: VerifyReport
+) -> dict[str, np.ndarray]:
     shard = storage.url(shard_path(BASE_GROUP, index))
     try:
         manifest = read_table(storage, manifest_path(BASE_GROUP, index)).to_pylist()
@@ -170,7 +206,12 @@ def _check_base(storage: Storage, index: int, samples: list[Sample], size: int, 
             report.problems.append(Problem(f"{shard}: {key}", str(error)))
             continue
         if clean.shape[:2] != (size, size) or lq.shape[:2] != (size // scale, size // scale):
-            report.problems.append(Problem(f"{shard}: {key}", f"clean {clean.shape[:2]} / lq {lq.shape[:2]}, expected {size}² / {size // scale}²"))
+            report.problems.append(
+                Problem(
+                    f"{shard}: {key}",
+                    f"clean {clean.shape[:2]} / lq {lq.shape[:2]}, expected {size}² / {size // scale}²",
+                )
+            )
         cleans[key] = clean
     return cleans
 
@@ -184,8 +225,16 @@ def _manifest_rows(storage: Storage, codec: str, index: int, report: VerifyRepor
     return {(row["key"], row["member"]): row for row in table.to_pylist()}
 
 
-def _check_codec_sample(shard: str, codec: str, key: str, members: dict[str, bytes], clean: np.ndarray | None,
-                        rows: dict[tuple[str, str], dict], reencode: set, report: VerifyReport) -> None:  # fmt: skip
+def _check_codec_sample(
+    shard: str,
+    codec: str,
+    key: str,
+    members: dict[str, bytes],
+    clean: np.ndarray | None,
+    rows: dict[tuple[str, str], dict],
+    reencode: set,
+    report: VerifyReport,
+) -> None:
     where = f"{shard}: {key}"
     try:
         meta = parse_codec_meta(members[META_SUFFIX], where)
@@ -203,8 +252,14 @@ def _check_codec_sample(shard: str, codec: str, key: str, members: dict[str, byt
         for what in _picture_problems(meta, picture, data, rows.pop((key, suffix), None)):
             report.problems.append(Problem(f"{where} {suffix}", what))
         try:
-            decoded = decode(data, codec, size=(meta.height, meta.width), expected_sha256=picture.sha256,
-                             matrix=meta.matrix, value_range=meta.value_range)  # fmt: skip
+            decoded = decode(
+                data,
+                codec,
+                size=(meta.height, meta.width),
+                expected_sha256=picture.sha256,
+                matrix=meta.matrix,
+                value_range=meta.value_range,
+            )
         except CodecError as error:
             report.problems.append(Problem(f"{where} {suffix}", f"does not decode: {error}"))
             continue
@@ -216,11 +271,24 @@ def _check_codec_sample(shard: str, codec: str, key: str, members: dict[str, byt
             report.problems.append(Problem(f"{where} {suffix}", f"PSNR {measured:.6f} dB, recorded {picture.psnr:.6f}"))
         if (codec, key, suffix) in reencode:
             report.pictures_reencoded += 1
-            again = encode(clean, codec, qp=picture.qp if picture.crf is None else None, crf=picture.crf, preset=meta.preset,
-                           threads=meta.threads, matrix=meta.matrix, value_range=meta.value_range)  # fmt: skip
+            again = encode(
+                clean,
+                codec,
+                qp=picture.qp if picture.crf is None else None,
+                crf=picture.crf,
+                preset=meta.preset,
+                threads=meta.threads,
+                matrix=meta.matrix,
+                value_range=meta.value_range,
+            )
             if again.params["sha256"] != picture.sha256:
-                report.problems.append(Problem(f"{where} {suffix}", f"re-encode is not bit-exact ({len(again.bitstream)} bytes vs "
-                                                                      f"{len(data)}; {meta.preset}, threads {meta.threads})"))  # fmt: skip
+                report.problems.append(
+                    Problem(
+                        f"{where} {suffix}",
+                        f"re-encode is not bit-exact ({len(again.bitstream)} bytes vs "
+                        f"{len(data)}; {meta.preset}, threads {meta.threads})",
+                    )
+                )
 
 
 def _picture_problems(meta: CodecMeta, picture: CodedPicture, data: bytes, row: dict | None) -> list[str]:
@@ -229,21 +297,28 @@ def _picture_problems(meta: CodecMeta, picture: CodedPicture, data: bytes, row: 
     if digest != picture.sha256:
         problems.append(f"sha256 {digest[:12]}… differs from meta.json's {picture.sha256[:12]}…")
     if bits != picture.bits or not math.isclose(picture.bpp, bits / (meta.width * meta.height), rel_tol=1e-9):
-        problems.append(f"{bits} bits = {bits / (meta.width * meta.height):.6f} bpp, meta.json says {picture.bits} bits, {picture.bpp:.6f} bpp")
+        problems.append(
+            f"{bits} bits = {bits / (meta.width * meta.height):.6f} bpp, meta.json says {picture.bits} bits, {picture.bpp:.6f} bpp"
+        )
     if row is None:
         problems.append("no manifest row")
         return problems
     recorded = (row["bytes"], row["sha256"], row["qp"], row["crf"], row["picture"])
     if recorded != (len(data), picture.sha256, picture.qp, picture.crf, picture.picture) or not (
-        math.isclose(row["bpp"], picture.bpp, rel_tol=1e-9) and math.isclose(row["psnr"], picture.psnr, abs_tol=PSNR_TOLERANCE_DB)
+        math.isclose(row["bpp"], picture.bpp, rel_tol=1e-9)
+        and math.isclose(row["psnr"], picture.psnr, abs_tol=PSNR_TOLERANCE_DB)
     ):
         problems.append(f"manifest row {row} disagrees with the member / meta.json")
     return problems
 
 
-def _reencode_targets(storage: Storage, codecs: list[str], count: int, seed: int) -> dict[int, set[tuple[str, str, str]]]:
+def _reencode_targets(
+    storage: Storage, codecs: list[str], count: int, seed: int
+) -> dict[int, set[tuple[str, str, str]]]:
     """``count`` clean pictures drawn at random (seeded) from the manifests: shard -> {(codec, key, member)}."""
-    rows = [row for codec in codecs for row in read_group(storage, codec).to_pylist() if row["picture"] == CLEAN_PICTURE]
+    rows = [
+        row for codec in codecs for row in read_group(storage, codec).to_pylist() if row["picture"] == CLEAN_PICTURE
+    ]
     rows.sort(key=lambda row: (row["codec"], row["key"], row["member"]))
     chosen = np.random.default_rng(seed).permutation(len(rows))[: max(0, count)]
     targets: dict[int, set] = {}

@@ -3,6 +3,7 @@
 The pictures are made once per session from scikit-image's bundled photographs, so a bare clone and CI
 test the same thing; ../shared/data is only for benchmarks. tests/skip_policy.py says when a test may skip.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

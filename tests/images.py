@@ -10,6 +10,7 @@ Each picture is a fixed box of a bundled photograph resized with Lanczos by Pill
 every run with the same scikit-image and Pillow. File names say what the file is
 (`camera_gray_350x156.JPEG`: the cameraman, grayscale, 350 wide and 156 high).
 """
+
 from __future__ import annotations
 
 import hashlib

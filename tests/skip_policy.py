@@ -5,6 +5,7 @@
 - Under `CI=true` every other skip fails the test: CI must run what a user's clone runs, so a test that
   skips for missing data, a missing tool or a `pytest.skip` left in the body is an error there.
 """
+
 from __future__ import annotations
 
 import os

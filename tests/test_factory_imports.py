@@ -1,5 +1,6 @@
 """`vrpsr generate` and `vrpsr shards stats|verify` never import torch, diffusers or transformers: a CPU
 worker installed with `./setup.sh --factory` has none of them. Checked on real runs in a fresh interpreter."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,8 +29,14 @@ print("TRAINING MODULES", loaded)
 
 
 def test_generate_and_shards_commands_never_import_the_training_stack(tmp_path):
-    completed = subprocess.run([sys.executable, "-c", SCRIPT.format(stack=set(TRAINING_STACK)), str(tmp_path / "out")], cwd=REPO,
-                               capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(stack=set(TRAINING_STACK)), str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "EXIT CODES [0, 0, 0]" in completed.stdout, completed.stdout[-3000:]
     assert "TRAINING MODULES []" in completed.stdout, completed.stdout[-3000:]

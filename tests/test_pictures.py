@@ -1,4 +1,5 @@
 """The test pictures (tests/images.py) have the properties the other tests rely on, and the same bytes each time."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The skip policy (tests/skip_policy.py) on a tiny test file run by a real pytest, with and without CI=true."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_TESTS = '''
+TINY_TESTS = """
 import pytest
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -56,7 +57,7 @@ def test_on_gpu_without_its_data():
 @pytest.mark.xfail(reason="a known bug", strict=True)
 def test_known_bug():
     assert False
-'''
+"""
 MODULE_SKIPPED = 'import pytest\n\npytest.importorskip("a_module_that_is_not_installed")\n'
 
 
@@ -65,8 +66,23 @@ def _run_pytest(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     if ci is not None:
         env["CI"] = ci
-    command = [sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "--rootdir", str(folder),
-               "-p", "tests.skip_policy", "-p", "no:cacheprovider", "-q", "-rA", "--strict-markers", str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(REPO / "pyproject.toml"),
+        "--rootdir",
+        str(folder),
+        "-p",
+        "tests.skip_policy",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rA",
+        "--strict-markers",
+        str(folder),
+    ]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -91,8 +107,12 @@ def test_under_ci_a_skip_fails_the_run_unless_gpu_or_weights(tiny_suite: Path) -
     assert completed.returncode == 1, output[-3000:]
     has_gpu = "needs a CUDA GPU" not in output  # the device machine has one: the GPU tests run there
     refused = [line.split()[1] for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
-    expected = ["test_needs_a_module.py", "test_tiny.py::test_fixture_skips", "test_tiny.py::test_marked_skip",
-                "test_tiny.py::test_skips_in_its_body"]
+    expected = [
+        "test_needs_a_module.py",
+        "test_tiny.py::test_fixture_skips",
+        "test_tiny.py::test_marked_skip",
+        "test_tiny.py::test_skips_in_its_body",
+    ]
     if has_gpu:  # runs, then skips for another reason than its mark: refused too
         expected.insert(3, "test_tiny.py::test_on_gpu_without_its_data")
     assert sorted(name.split("/")[-1].rstrip(":") for name in refused) == expected

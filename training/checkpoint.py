@@ -6,6 +6,7 @@ the trainable weights when the model defines ``trainable_state_dict``), ``discri
 ``data_state.json`` (every rank's loader position, in rank order). It is written to a temporary folder and
 renamed when complete, so a crash never leaves a half checkpoint that resume would pick up.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,16 @@ def load_model_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None
         model.load_state_dict(state)
 
 
-def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn.Module | None,
-                    optimizers: dict[str, Any], ema: ParameterEMA | None, config: dict,
-                    data_states: list[dict] | None = None) -> Path:
+def save_checkpoint(
+    folder: Path,
+    step: int,
+    model: nn.Module,
+    discriminator: nn.Module | None,
+    optimizers: dict[str, Any],
+    ema: ParameterEMA | None,
+    config: dict,
+    data_states: list[dict] | None = None,
+) -> Path:
     """Write everything needed to continue at `step`; `optimizers` maps a name to an optimizer or scheduler;
     `data_states`: each rank's loader state_dict(), in rank order."""
     partial = folder.with_name(folder.name + ".partial")
@@ -60,9 +68,12 @@ def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn
         save_file(model_weights(discriminator), str(partial / "discriminator.safetensors"))
     if ema is not None:
         save_file(ema.state_dict(), str(partial / "ema.safetensors"))
-    state = {"step": step, "cpu_rng": torch.get_rng_state(),
-             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-             **{name: item.state_dict() for name, item in optimizers.items()}}
+    state = {
+        "step": step,
+        "cpu_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        **{name: item.state_dict() for name, item in optimizers.items()},
+    }
     torch.save(state, partial / TRAINING_STATE)
     (partial / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
     if data_states is not None:
@@ -72,8 +83,13 @@ def save_checkpoint(folder: Path, step: int, model: nn.Module, discriminator: nn
     return folder
 
 
-def load_checkpoint(folder: str | Path, model: nn.Module, discriminator: nn.Module | None,
-                    optimizers: dict[str, Any], ema: ParameterEMA | None) -> int:
+def load_checkpoint(
+    folder: str | Path,
+    model: nn.Module,
+    discriminator: nn.Module | None,
+    optimizers: dict[str, Any],
+    ema: ParameterEMA | None,
+) -> int:
     """Restore a checkpoint written by `save_checkpoint` in place; returns its step."""
     folder = Path(folder)
     if not (folder / TRAINING_STATE).is_file():
@@ -105,14 +121,27 @@ def load_data_state(folder: str | Path, rank: int, world_size: int) -> dict | No
         return None
     ranks = json.loads(path.read_text())["ranks"]
     if len(ranks) != world_size:
-        raise ValueError(f"cannot resume {folder}: it was saved by {len(ranks)} process(es), this run has {world_size}; "
-                         f"resume with the same number of processes (the data split depends on it)")
+        raise ValueError(
+            f"cannot resume {folder}: it was saved by {len(ranks)} process(es), this run has {world_size}; "
+            f"resume with the same number of processes (the data split depends on it)"
+        )
     return ranks[rank]
 
 
 # Fields a resumed run may change: where it writes, how long it runs, how often it logs and saves.
-RESUMABLE_CHANGES = frozenset({"output_dir", "resume_from", "max_steps", "progress_bar", "tensorboard",
-                               "checkpoint_every", "eval_every", "log_samples", "stop_at_step"})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "output_dir",
+        "resume_from",
+        "max_steps",
+        "progress_bar",
+        "tensorboard",
+        "checkpoint_every",
+        "eval_every",
+        "log_samples",
+        "stop_at_step",
+    }
+)
 
 
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
@@ -135,9 +164,14 @@ def check_resume_config(folder: str | Path, config: dict) -> None:
     current = _flatten(json.loads(json.dumps(config, sort_keys=True, default=str)))
     if not any(name.startswith("data.") for name in recorded):  # saved before data settings were recorded
         current = {name: value for name, value in current.items() if not name.startswith("data.")}
-    changed = sorted(name for name in recorded.keys() | current.keys()
-                     if recorded.get(name) != current.get(name) and name.rpartition(".")[2] not in RESUMABLE_CHANGES)
+    changed = sorted(
+        name
+        for name in recorded.keys() | current.keys()
+        if recorded.get(name) != current.get(name) and name.rpartition(".")[2] not in RESUMABLE_CHANGES
+    )
     if changed:
         details = "; ".join(f"{name}: {recorded.get(name)!r} -> {current.get(name)!r}" for name in changed[:8])
-        raise ValueError(f"cannot resume {folder} with a different config ({details}); start a new output_dir "
-                         f"or use the recorded settings")
+        raise ValueError(
+            f"cannot resume {folder} with a different config ({details}); start a new output_dir "
+            f"or use the recorded settings"
+        )

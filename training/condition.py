@@ -4,6 +4,7 @@ The paper gives c twice: a prompt ``"A {libx264} {0.3} bpp compressed image."`` 
 and the vector ``[one-hot(x264, x265, vvenc), bpp]`` whose scalars are each embedded sinusoidally
 (64 dims each -> 256 for the simulator, 16 each -> 64 for RRDBNet) and turned into FiLM parameters.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,15 @@ def condition_value(bpp: torch.Tensor, units: str, height: int, width: int) -> t
     raise ValueError(f"unknown condition units {units!r}; choose one of {', '.join(CONDITION_UNITS)}")
 
 
-def templated_prompts(template: str, codec_names: Sequence[str], onehot: torch.Tensor, values: torch.Tensor) -> list[str]:
+def templated_prompts(
+    template: str, codec_names: Sequence[str], onehot: torch.Tensor, values: torch.Tensor
+) -> list[str]:
     """Prompts from a template with fields {codec} (codec_names[i] for one-hot i) and {value}."""
     indices = onehot.argmax(dim=1).tolist()
-    return [template.format(codec=codec_names[i], value=float(v))
-            for i, v in zip(indices, values.reshape(-1).tolist(), strict=True)]
+    return [
+        template.format(codec=codec_names[i], value=float(v))
+        for i, v in zip(indices, values.reshape(-1).tolist(), strict=True)
+    ]
 
 
 def condition_prompts(onehot: torch.Tensor, bpp: torch.Tensor) -> list[str]:
@@ -126,8 +131,15 @@ class TimestepConditionEmbedding(nn.Module):
     def forward(self, values: torch.Tensor) -> torch.Tensor:
         from diffusers.models.embeddings import get_timestep_embedding
 
-        return torch.cat([get_timestep_embedding(values[:, i].float(), self.dims_per_scalar, flip_sin_to_cos=False,
-                                                 downscale_freq_shift=1) for i in range(values.shape[1])], dim=1)
+        return torch.cat(
+            [
+                get_timestep_embedding(
+                    values[:, i].float(), self.dims_per_scalar, flip_sin_to_cos=False, downscale_freq_shift=1
+                )
+                for i in range(values.shape[1])
+            ],
+            dim=1,
+        )
 
 
 EMBEDDINGS = {"ours": SinusoidalEmbedding, "vrpsr": TimestepConditionEmbedding}

@@ -5,6 +5,7 @@ the ranks' keys are disjoint and together cover the dataset once per epoch. Pict
 workers as uint8 (a quarter of the bytes of float32 through shared memory and to the GPU); the
 training loop scales them to [0, 1] floats on the device (``training.loop.to_device``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,20 +40,47 @@ def shard_batches(config: DataConfig, rank: int, world_size: int, storage_option
     Every worker's last short batch of an epoch is kept, so an epoch covers all of the rank's items."""
     if config.picture_dtype not in PICTURE_DTYPES:
         raise ValueError(f"picture_dtype must be one of {', '.join(PICTURE_DTYPES)}, got {config.picture_dtype!r}")
-    dataset = open_dataset(config.root, groups=config.codecs, condition=ConditionSpec(qp_range=config.qp_range),
-                           crop=config.crop, seed=config.seed, storage_options=storage_options, rank=rank,
-                           world_size=world_size, shuffle_buffer=config.shuffle_buffer, upsample_lq=config.upsample_lq,
-                           picture_dtype=PICTURE_DTYPES[config.picture_dtype], retry_seconds=config.retry_seconds)  # fmt: skip
-    return ShardLoader(dataset, batch_size=config.batch_size, num_workers=config.workers,
-                       persistent_workers=config.workers > 0, drop_last=False)  # fmt: skip
+    dataset = open_dataset(
+        config.root,
+        groups=config.codecs,
+        condition=ConditionSpec(qp_range=config.qp_range),
+        crop=config.crop,
+        seed=config.seed,
+        storage_options=storage_options,
+        rank=rank,
+        world_size=world_size,
+        shuffle_buffer=config.shuffle_buffer,
+        upsample_lq=config.upsample_lq,
+        picture_dtype=PICTURE_DTYPES[config.picture_dtype],
+        retry_seconds=config.retry_seconds,
+    )
+    return ShardLoader(
+        dataset,
+        batch_size=config.batch_size,
+        num_workers=config.workers,
+        persistent_workers=config.workers > 0,
+        drop_last=False,
+    )
 
 
-def held_out_batches(config: DataConfig, count: int, storage_options: dict | None = None, seed: int = 12345) -> list[dict]:
+def held_out_batches(
+    config: DataConfig, count: int, storage_options: dict | None = None, seed: int = 12345
+) -> list[dict]:
     """`count` fixed batches (read in order, no shuffling, in this process) for the held-out check; every
     rank reads the same ones."""
-    dataset = open_dataset(config.root, groups=config.codecs, condition=ConditionSpec(qp_range=config.qp_range),
-                           crop=config.crop, seed=seed, storage_options=storage_options, rank=0, world_size=1,
-                           shuffle_buffer=0, upsample_lq=config.upsample_lq, retry_seconds=config.retry_seconds)  # fmt: skip
+    dataset = open_dataset(
+        config.root,
+        groups=config.codecs,
+        condition=ConditionSpec(qp_range=config.qp_range),
+        crop=config.crop,
+        seed=seed,
+        storage_options=storage_options,
+        rank=0,
+        world_size=1,
+        shuffle_buffer=0,
+        upsample_lq=config.upsample_lq,
+        retry_seconds=config.retry_seconds,
+    )
     batches = []
     for batch in ShardLoader(dataset, batch_size=config.batch_size, num_workers=0):
         batches.append(batch)

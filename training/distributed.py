@@ -1,4 +1,5 @@
 """Which process this is, known before any model or loader exists (torchrun / accelerate launch)."""
+
 from __future__ import annotations
 
 import torch

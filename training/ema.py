@@ -1,4 +1,5 @@
 """Exponential moving average of a model's trainable parameters (kept as plain tensors)."""
+
 from __future__ import annotations
 
 import torch

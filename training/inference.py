@@ -6,6 +6,7 @@ Every function here takes and returns RGB uint8 pictures (H x W x 3) with the co
   load_post_checkpoint       post run (train_post)             -> post(decoded, codec, bpp) -> picture
 Architectures are rebuilt from the config.json each checkpoint records; weights are safetensors.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,8 +40,16 @@ from training.models.weights_files import MODEL_WEIGHTS, weights_file
 
 
 @torch.no_grad()
-def run_on_picture(model: nn.Module, picture: np.ndarray, codec: str, bpp: float, *, scale: int = 1,
-                   multiple: int = 1, signed: bool = False) -> np.ndarray:
+def run_on_picture(
+    model: nn.Module,
+    picture: np.ndarray,
+    codec: str,
+    bpp: float,
+    *,
+    scale: int = 1,
+    multiple: int = 1,
+    signed: bool = False,
+) -> np.ndarray:
     """Run an image-to-image model on one RGB uint8 picture (H x W x 3) at condition (codec, bpp).
 
     The picture is reflect-padded to a multiple of `multiple` and the output cropped to (H*scale, W*scale);
@@ -55,7 +64,7 @@ def run_on_picture(model: nn.Module, picture: np.ndarray, codec: str, bpp: float
         mode = "reflect" if min(height, width) > max(pad_bottom, pad_right) else "replicate"
         image = F.pad(image, (0, pad_right, 0, pad_bottom), mode=mode)
     condition = condition_vector(codec, bpp)[None].to(parameter.device)
-    output = model(image, condition, None)[..., :height * scale, :width * scale].float()
+    output = model(image, condition, None)[..., : height * scale, : width * scale].float()
     output = (output.clamp(-1, 1) + 1) * 127.5 if signed else output.clamp(0, 1) * 255.0
     return output.round()[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
@@ -78,8 +87,14 @@ class SuperResolver:
         return int(self.generator.scale)
 
     def __call__(self, picture: np.ndarray, codec: str, bpp: float) -> np.ndarray:
-        return run_on_picture(self.generator, picture, codec, bpp, scale=self.input_scale,
-                              multiple=int(getattr(self.generator, "size_multiple", 1)))
+        return run_on_picture(
+            self.generator,
+            picture,
+            codec,
+            bpp,
+            scale=self.input_scale,
+            multiple=int(getattr(self.generator, "size_multiple", 1)),
+        )
 
 
 def read_run_config(checkpoint: str | Path) -> dict:
@@ -108,8 +123,9 @@ def load_sr_checkpoint(checkpoint: str, scale: int | None = None, use_ema: bool 
     spec = generator_spec_of(read_run_config(folder), str(folder))
     file = weights_file(folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
     if any(name.startswith(GENERATOR_PREFIX) for name in load_file(str(file))):
-        generator = build_generator(replace(spec, init_weights=None,
-                                            pretrained=spec.pretrained if spec.backbone == "s3diff" else None))
+        generator = build_generator(
+            replace(spec, init_weights=None, pretrained=spec.pretrained if spec.backbone == "s3diff" else None)
+        )
         load_generator_weights(generator, file)
     else:
         generator = build_generator(spec)

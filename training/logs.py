@@ -1,4 +1,5 @@
 """Loss logs as CSV files that survive resume."""
+
 from __future__ import annotations
 
 import csv

@@ -10,6 +10,7 @@ Resume restores weights, optimisers, schedulers, EMA, RNG and, for the streaming
 loader's settings are recorded with the run's config, so a resume that would change the data is refused.
 Other batch iterables (lists) are replayed: the batches already consumed are skipped.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,7 +68,9 @@ class TrainConfig:
     ema_decay: float | None = None
     checkpoint_every: int = 1000
     eval_every: int = 500
-    mixed_precision: str | None = None  # "no" / "fp16" / "bf16"; None: what accelerate resolves (launch config, else "no")
+    mixed_precision: str | None = (
+        None  # "no" / "fp16" / "bf16"; None: what accelerate resolves (launch config, else "no")
+    )
     gradient_checkpointing: bool = False  # recompute the diffusers blocks' activations in backward (memory)
     seed: int = 0
     resume_from: str | None = None  # a checkpoint folder, or "latest" in output_dir
@@ -96,11 +99,13 @@ class TrainResult:
         steady = slice(1, None) if len(self.update_seconds) > 1 else slice(None)
         update = statistics.median(self.update_seconds[steady]) if self.update_seconds else float("nan")
         wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
-        return (f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
-                f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
-                f"over {len(self.update_seconds)} updates on {self.processes} process(es), "
-                f"mixed precision {self.mixed_precision}; "
-                f"skipped {self.skipped[0]} corrupt shard(s), {self.skipped[1]} sample(s); checkpoint {self.checkpoint}")
+        return (
+            f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
+            f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
+            f"over {len(self.update_seconds)} updates on {self.processes} process(es), "
+            f"mixed precision {self.mixed_precision}; "
+            f"skipped {self.skipped[0]} corrupt shard(s), {self.skipped[1]} sample(s); checkpoint {self.checkpoint}"
+        )
 
 
 def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
@@ -111,7 +116,9 @@ def enable_gradient_checkpointing(model: torch.nn.Module) -> int:
     for name, module in model.named_modules():  # parents come first: enable the outermost part only
         if any(name.startswith(part + ".") for part in parts):
             continue
-        if getattr(module, "_supports_gradient_checkpointing", False) and hasattr(module, "enable_gradient_checkpointing"):
+        if getattr(module, "_supports_gradient_checkpointing", False) and hasattr(
+            module, "enable_gradient_checkpointing"
+        ):
             module.enable_gradient_checkpointing()
             parts.append(name)
     return len(parts)
@@ -144,8 +151,13 @@ def to_device(batch: Batch, device: torch.device) -> Batch:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationLoss, held_out: Iterable[Batch],
-             device: torch.device) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module,
+    forward: ForwardFn,
+    criterion: RestorationLoss,
+    held_out: Iterable[Batch],
+    device: torch.device,
+) -> dict[str, float]:
     """Mean MSE, PSNR (on [0, 1] pixels) and, with the perceptual target, LPIPS over the held-out batches."""
     model.eval()
     totals: dict[str, float] = defaultdict(float)
@@ -162,8 +174,9 @@ def evaluate(model: torch.nn.Module, forward: ForwardFn, criterion: RestorationL
     return {name: value / max(count, 1) for name, value in totals.items()}
 
 
-def add_extra_terms(loss: torch.Tensor, parts: dict[str, float], extras: list[dict[str, torch.Tensor]]
-                    ) -> tuple[torch.Tensor, dict[str, float]]:
+def add_extra_terms(
+    loss: torch.Tensor, parts: dict[str, float], extras: list[dict[str, torch.Tensor]]
+) -> tuple[torch.Tensor, dict[str, float]]:
     """A forward may return a third item, {name: scalar}: terms named *_loss (already weighted) join the
     loss, every term is logged (e.g. a simulator's rate_loss and rate_error)."""
     for name, value in (extras[0] if extras else {}).items():
@@ -175,8 +188,14 @@ def add_extra_terms(loss: torch.Tensor, parts: dict[str, float], extras: list[di
     return loss, parts
 
 
-def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batches: Iterable[Batch],
-          held_out: Sequence[Batch] = (), run_config: object | None = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    model: torch.nn.Module,
+    forward: ForwardFn,
+    batches: Iterable[Batch],
+    held_out: Sequence[Batch] = (),
+    run_config: object | None = None,
+) -> TrainResult:
     """Train `model` for config.max_steps updates of `forward`'s (prediction, target) under config.target.
 
     Only `model`'s parameters with requires_grad are optimised: a frozen part (e.g. the simulator behind
@@ -185,11 +204,22 @@ def train(config: TrainConfig, model: torch.nn.Module, forward: ForwardFn, batch
     """
     run = setup(config, model, batches, run_config)
     stream = resumed_stream(run, batches)
-    result = TrainResult(run.start_step, {}, [], None, first_step=run.start_step,
-                         processes=run.accelerator.num_processes, mixed_precision=run.accelerator.mixed_precision)
+    result = TrainResult(
+        run.start_step,
+        {},
+        [],
+        None,
+        first_step=run.start_step,
+        processes=run.accelerator.num_processes,
+        mixed_precision=run.accelerator.mixed_precision,
+    )
     last_step = min(config.max_steps, config.stop_at_step or config.max_steps)
-    progress = tqdm(range(run.start_step, last_step), initial=run.start_step, total=config.max_steps,
-                    disable=not (config.progress_bar and run.accelerator.is_main_process))
+    progress = tqdm(
+        range(run.start_step, last_step),
+        initial=run.start_step,
+        total=config.max_steps,
+        disable=not (config.progress_bar and run.accelerator.is_main_process),
+    )
     for step in progress:
         done = step + 1
         losses = train_step(run, forward, stream, done)
@@ -233,26 +263,37 @@ def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch],
     """Accelerate, loss, discriminator, AdamW + schedule, EMA, and the restored checkpoint (if resuming)."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(),  # several CPU processes (torchrun): gloo
-                              mixed_precision=config.mixed_precision, project_dir=str(output_dir),
-                              log_with="tensorboard" if config.tensorboard else None)
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(),  # several CPU processes (torchrun): gloo
+        mixed_precision=config.mixed_precision,
+        project_dir=str(output_dir),
+        log_with="tensorboard" if config.tensorboard else None,
+    )
     if config.tensorboard:
         accelerator.init_trackers("tensorboard")
     set_seed(config.seed)
-    lpips_model = load_lpips(config.lpips_pretrained_backbone, config.lpips_net) if config.target == "perceptual" else None
+    lpips_model = (
+        load_lpips(config.lpips_pretrained_backbone, config.lpips_net) if config.target == "perceptual" else None
+    )
     criterion = RestorationLoss(config.target, lpips_model, config.loss_weights).to(accelerator.device)
-    discriminator = (build_discriminator(config.discriminator, config.discriminator_channels)
-                     if criterion.uses_discriminator else None)
+    discriminator = (
+        build_discriminator(config.discriminator, config.discriminator_channels)
+        if criterion.uses_discriminator
+        else None
+    )
 
     def adamw_with_schedule(module: torch.nn.Module) -> tuple[torch.optim.Optimizer, object]:
         parameters = [p for p in module.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
-        return optimizer, get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
-                                        num_training_steps=config.max_steps)
+        return optimizer, get_scheduler(
+            config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=config.max_steps
+        )
 
     if config.gradient_checkpointing and not enable_gradient_checkpointing(model):
-        raise ValueError(f"gradient_checkpointing: {type(model).__name__} has no part that supports it "
-                         f"(only the SD-Turbo-based simulator and S3Diff generator do)")
+        raise ValueError(
+            f"gradient_checkpointing: {type(model).__name__} has no part that supports it "
+            f"(only the SD-Turbo-based simulator and S3Diff generator do)"
+        )
     optimizer, scheduler = adamw_with_schedule(model)
     states: dict[str, object] = {"optimizer": optimizer, "scheduler": scheduler}
     if discriminator is not None:
@@ -268,17 +309,47 @@ def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch],
     model, states["optimizer"] = accelerator.prepare(model, optimizer)
     if discriminator is not None:
         discriminator, states["discriminator_optimizer"] = accelerator.prepare(
-            discriminator, states["discriminator_optimizer"])
-    run = Run(config, accelerator, model, criterion, discriminator, states, ema, output_dir, recorded_config,
-              Path(resume) if resume else None, start_step)
+            discriminator, states["discriminator_optimizer"]
+        )
+    run = Run(
+        config,
+        accelerator,
+        model,
+        criterion,
+        discriminator,
+        states,
+        ema,
+        output_dir,
+        recorded_config,
+        Path(resume) if resume else None,
+        start_step,
+    )
     if accelerator.is_main_process:
-        run.loss_log = CsvLog(output_dir / "losses.csv", ["step", "lr", "loss", "mse", "lpips", "gan", "discriminator", "rate_loss", "rate_error",
-                                                          "seconds", "data_seconds"], start_step)
+        run.loss_log = CsvLog(
+            output_dir / "losses.csv",
+            [
+                "step",
+                "lr",
+                "loss",
+                "mse",
+                "lpips",
+                "gan",
+                "discriminator",
+                "rate_loss",
+                "rate_error",
+                "seconds",
+                "data_seconds",
+            ],
+            start_step,
+        )
         run.held_out_log = CsvLog(output_dir / "held_out.csv", ["step", "mse", "psnr", "lpips"], start_step)
     if config.log_samples:
         (output_dir / "samples").mkdir(exist_ok=True)
-        run.sample_log = CsvLog(output_dir / "samples" / f"rank-{accelerator.process_index:05d}.csv",
-                                ["step", "micro_step", "rank", "keys"], start_step)
+        run.sample_log = CsvLog(
+            output_dir / "samples" / f"rank-{accelerator.process_index:05d}.csv",
+            ["step", "micro_step", "rank", "keys"],
+            start_step,
+        )
     return run
 
 
@@ -291,8 +362,11 @@ def resumed_stream(run: Run, batches: Iterable[Batch]) -> Iterator[Batch]:
         if state is not None:
             batches.load_state_dict(state)  # the loader continues exactly where the checkpoint was
             return endless(batches)
-        LOG.warning("%s has no loader state (an older checkpoint): replaying %d batches to resume", run.resume,
-                    run.start_step * run.config.gradient_accumulation_steps)  # fmt: skip
+        LOG.warning(
+            "%s has no loader state (an older checkpoint): replaying %d batches to resume",
+            run.resume,
+            run.start_step * run.config.gradient_accumulation_steps,
+        )
     stream = endless(batches)
     for _ in range(run.start_step * run.config.gradient_accumulation_steps):  # the batches the resumed run consumed
         next(stream)
@@ -310,8 +384,14 @@ def train_step(run: Run, forward: ForwardFn, stream: Iterator[Batch], done: int)
         raw = next(stream)
         losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
         if run.sample_log is not None:
-            run.sample_log.write({"step": done, "micro_step": micro_step, "rank": accelerator.process_index,
-                                  "keys": " ".join(raw["key"])})
+            run.sample_log.write(
+                {
+                    "step": done,
+                    "micro_step": micro_step,
+                    "rank": accelerator.process_index,
+                    "keys": " ".join(raw["key"]),
+                }
+            )
         batch = to_device(raw, accelerator.device)
         last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
         with contextlib.nullcontext() if last else accelerator.no_sync(model):
@@ -359,8 +439,16 @@ def checkpoint(run: Run, batches: Iterable[Batch], done: int) -> Path | None:
     if not accelerator.is_main_process:
         return None
     discriminator = accelerator.unwrap_model(run.discriminator) if run.discriminator is not None else None
-    return save_checkpoint(checkpoint_dir(run.output_dir, done), done, accelerator.unwrap_model(run.model),
-                           discriminator, run.states, run.ema, run.recorded_config, data_states)
+    return save_checkpoint(
+        checkpoint_dir(run.output_dir, done),
+        done,
+        accelerator.unwrap_model(run.model),
+        discriminator,
+        run.states,
+        run.ema,
+        run.recorded_config,
+        data_states,
+    )
 
 
 def skipped_over_ranks(batches: Iterable[Batch]) -> tuple[int, int]:

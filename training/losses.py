@@ -10,6 +10,7 @@ generator ``softplus(-D(fake))``, discriminator ``softplus(-D(real)) + softplus(
 the patch logits of a spectral-norm patch discriminator. ``target="mse"`` keeps only the MSE term (the
 Table 3 (e) ablation: no LPIPS network, no discriminator). Images are in [-1, 1] everywhere.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -53,8 +54,10 @@ def load_lpips(pretrained_backbone: bool = True, net: str = "alex") -> nn.Module
 
     file = lpips_backbone_file(net)
     if pretrained_backbone and not file.is_file():
-        raise FileNotFoundError(f"LPIPS({net}) needs torchvision's weights at {file} "
-                                f"(copy {file.name} into the torch hub cache's checkpoints/ folder)")
+        raise FileNotFoundError(
+            f"LPIPS({net}) needs torchvision's weights at {file} "
+            f"(copy {file.name} into the torch hub cache's checkpoints/ folder)"
+        )
     with warnings.catch_warnings():  # lpips still calls torchvision's deprecated `pretrained=` argument
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
         model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=not pretrained_backbone, verbose=False)
@@ -89,8 +92,9 @@ def discriminator_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch
 class RestorationLoss(nn.Module):
     """weights.mse * MSE + weights.lpips * LPIPS + weights.gan * GAN (perceptual), or the MSE term alone."""
 
-    def __init__(self, target: str = "perceptual", lpips_model: nn.Module | None = None,
-                 weights: LossWeights = LossWeights()):
+    def __init__(
+        self, target: str = "perceptual", lpips_model: nn.Module | None = None, weights: LossWeights = LossWeights()
+    ):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"unknown loss target {target!r}; choose one of {', '.join(TARGETS)}")
@@ -103,8 +107,9 @@ class RestorationLoss(nn.Module):
     def uses_discriminator(self) -> bool:
         return self.target == "perceptual" and self.weights.gan > 0
 
-    def generator_loss(self, prediction: torch.Tensor, target: torch.Tensor,
-                       discriminator: nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    def generator_loss(
+        self, prediction: torch.Tensor, target: torch.Tensor, discriminator: nn.Module | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Total loss and its parts (as floats, for logging)."""
         mse = F.mse_loss(prediction, target)
         total, parts = self.weights.mse * mse, {"mse": mse.item()}

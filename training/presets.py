@@ -1,5 +1,6 @@
 """Paper presets (configs/paper/*.json): TrainConfig fields plus ``global_batch_size``, which becomes
 gradient accumulation for whatever per-process batch and number of processes a run has."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,10 @@ def accumulation_for(global_batch_size: int, batch_size: int, world_size: int) -
     """Updates of global_batch_size pictures: accumulate global / (batch_size x world_size) batches."""
     per_step = batch_size * world_size
     if global_batch_size <= 0 or global_batch_size % per_step:
-        raise ValueError(f"global_batch_size {global_batch_size} is not a multiple of --batch-size {batch_size} x "
-                         f"{world_size} process(es) = {per_step}: choose a batch size that divides it")
+        raise ValueError(
+            f"global_batch_size {global_batch_size} is not a multiple of --batch-size {batch_size} x "
+            f"{world_size} process(es) = {per_step}: choose a batch size that divides it"
+        )
     return global_batch_size // per_step
 
 

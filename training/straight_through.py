@@ -4,6 +4,7 @@
 so the forward is the real codec's output bit for bit (the float expression is not) and the gradient is
 the simulator's. ``real_codec_output`` encodes each picture with the real codec at its condition's rate.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ pretrained file provides them (S3Diff's degradation estimator and Fourier basis)
 
 Shared by the models that checkpoint only what training changes (the LoRA simulator, the SR system).
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,8 +17,13 @@ def saved_frozen_state(module: nn.Module) -> dict[str, torch.Tensor]:
     for prefix, submodule in module.named_modules():
         declared = tuple(getattr(submodule, "saved_frozen", ()))
         if declared:
-            state.update({f"{prefix}.{name}" if prefix else name: tensor.detach().contiguous()
-                          for name, tensor in submodule.state_dict().items() if name.startswith(declared)})
+            state.update(
+                {
+                    f"{prefix}.{name}" if prefix else name: tensor.detach().contiguous()
+                    for name, tensor in submodule.state_dict().items()
+                    if name.startswith(declared)
+                }
+            )
     return state
 
 

@@ -1,4 +1,5 @@
 """Argument types shared by the subcommands."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """vrpsr eval: the paper's evaluation protocol (rate-matched Table 1, or CRF as Table S4) for any SR model."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,15 +10,23 @@ from vrpsr_cli.arguments import float_list, int_list, name_list, storage_options
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "eval", help="evaluate SR models after real recompression: tables, BD-rate, t-tests, RD plots",
+        "eval",
+        help="evaluate SR models after real recompression: tables, BD-rate, t-tests, RD plots",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Models: identity | bicubic | nearest | checkpoint:RUN/checkpoints/step-N (vrpsr train sr|post) | "
-                    "NAME:ARG (a registered loader) | py:module:attribute. "
-                    "Each --model is compared with --baseline (which is evaluated too).")  # fmt: skip
-    parser.add_argument("--data", required=True, help="images: a folder, .txt list, .tar, image file or 'sample'; local or s3://")
+        "NAME:ARG (a registered loader) | py:module:attribute. "
+        "Each --model is compared with --baseline (which is evaluated too).",
+    )
+    parser.add_argument(
+        "--data", required=True, help="images: a folder, .txt list, .tar, image file or 'sample'; local or s3://"
+    )
     parser.add_argument("--out", required=True, help="results folder (created)")
-    parser.add_argument("--model", action="append", required=True,
-                        help="model to evaluate (repeatable); LABEL=SPEC names it in the tables")  # fmt: skip
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="model to evaluate (repeatable); LABEL=SPEC names it in the tables",
+    )
     parser.add_argument("--baseline", default="identity", help="the anchor of BDBR and t-tests (LABEL=SPEC too)")
     parser.add_argument("--codecs", type=name_list, default="x264,x265,vvenc", help="codecs of the recompression")
     parser.add_argument("--mode", choices=("qp", "crf"), default="qp", help="qp: rate-matched (Table 1); crf: Table S4")
@@ -28,18 +37,41 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--scale", type=int, default=4, help="SR factor of the degradation")
     parser.add_argument("--seed", type=int, default=0, help="degradation seed (with each image's name)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
-    parser.add_argument("--metrics", type=name_list, default=None,
-                        help="comma list of psnr_y,psnr_rgb,ssim_y,ssim_rgb,lpips_alex,lpips_vgg,dists,fid; none = all")
-    parser.add_argument("--weights-dir", default=None, help="folder of pretrained metric weights; none = torch's hub checkpoints folder")
+    parser.add_argument(
+        "--metrics",
+        type=name_list,
+        default=None,
+        help="comma list of psnr_y,psnr_rgb,ssim_y,ssim_rgb,lpips_alex,lpips_vgg,dists,fid; none = all",
+    )
+    parser.add_argument(
+        "--weights-dir", default=None, help="folder of pretrained metric weights; none = torch's hub checkpoints folder"
+    )
     parser.add_argument("--device", default="cpu", help="torch device for the metric networks")
-    parser.add_argument("--bd-method", choices=("pchip", "akima", "cubic"), default="pchip", help="BD-rate interpolation")
-    parser.add_argument("--simulator", default=None,
-                        help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, jpeg-proxy, NAME:ARG or py:module:attribute)")
-    parser.add_argument("--post", default=None, help="post-processing after the codec (checkpoint:POST_CKPT, NAME:ARG or py:module:attribute)")
-    parser.add_argument("--color-fix", choices=("none", "adain", "wavelet"), default="none",
-                        help="pull colours toward the upsampled LQ input (the official VRPSR evaluation uses adain)")
-    parser.add_argument("--color-fix-at", choices=("decoded", "sr"), default="decoded",
-                        help="decoded: the codec's output, as the official VRPSR evaluation; sr: the SR output before encoding")
+    parser.add_argument(
+        "--bd-method", choices=("pchip", "akima", "cubic"), default="pchip", help="BD-rate interpolation"
+    )
+    parser.add_argument(
+        "--simulator",
+        default=None,
+        help="simulator for the crop sheets (checkpoint:STAGE1_CKPT, jpeg-proxy, NAME:ARG or py:module:attribute)",
+    )
+    parser.add_argument(
+        "--post",
+        default=None,
+        help="post-processing after the codec (checkpoint:POST_CKPT, NAME:ARG or py:module:attribute)",
+    )
+    parser.add_argument(
+        "--color-fix",
+        choices=("none", "adain", "wavelet"),
+        default="none",
+        help="pull colours toward the upsampled LQ input (the official VRPSR evaluation uses adain)",
+    )
+    parser.add_argument(
+        "--color-fix-at",
+        choices=("decoded", "sr"),
+        default="decoded",
+        help="decoded: the codec's output, as the official VRPSR evaluation; sr: the SR output before encoding",
+    )
     parser.add_argument("--crop-images", type=int, default=2, help="side-by-side crops for the first N images")
     parser.add_argument("--crop-size", type=int, default=128, help="side of the centre crop in the crop sheets")
     parser.add_argument("--preset", action="append", default=[], metavar="CODEC=PRESET", help="encoder preset override")
@@ -50,16 +82,38 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evaluation import (EvalConfig, EvaluationError, build_metrics, evaluate, resolve_model, resolve_post,
-                                     resolve_simulator, write_report)  # fmt: skip
+    from evaluation import (
+        EvalConfig,
+        EvaluationError,
+        build_metrics,
+        evaluate,
+        resolve_model,
+        resolve_post,
+        resolve_simulator,
+        write_report,
+    )
     from evaluation.metrics import DEFAULT_METRICS  # imported here: torch loads only when evaluating
+
     config = EvalConfig(
-        data=args.data, codecs=tuple(args.codecs), qps=tuple(args.qps), mode=args.mode, crfs=tuple(args.crfs),
-        size=args.size, degradation=args.degradation, scale=args.scale, seed=args.seed, limit=args.limit,
-        presets=tuple(tuple(item.split("=", 1)) for item in args.preset), threads=args.threads,
-        metrics=tuple(args.metrics or DEFAULT_METRICS), bd_method=args.bd_method,
-        crop_images=args.crop_images, crop_size=args.crop_size, color_fix=args.color_fix, color_fix_at=args.color_fix_at,
-    )  # fmt: skip
+        data=args.data,
+        codecs=tuple(args.codecs),
+        qps=tuple(args.qps),
+        mode=args.mode,
+        crfs=tuple(args.crfs),
+        size=args.size,
+        degradation=args.degradation,
+        scale=args.scale,
+        seed=args.seed,
+        limit=args.limit,
+        presets=tuple(tuple(item.split("=", 1)) for item in args.preset),
+        threads=args.threads,
+        metrics=tuple(args.metrics or DEFAULT_METRICS),
+        bd_method=args.bd_method,
+        crop_images=args.crop_images,
+        crop_size=args.crop_size,
+        color_fix=args.color_fix,
+        color_fix_at=args.color_fix_at,
+    )
     register_checkpoint_loaders()
     labelled = dict(labelled_spec(item) for item in [args.baseline, *args.model])
     baseline = labelled_spec(args.baseline)[0]
@@ -68,9 +122,15 @@ def run(args: argparse.Namespace) -> int:
     for metric, reason in metrics.unavailable.items():
         print(f"vrpsr eval: {metric} unavailable: {reason}", file=sys.stderr)
     try:
-        result = evaluate(config, models, metrics, simulator=resolve_simulator(args.simulator) if args.simulator else None,
-                          postprocess=resolve_post(args.post) if args.post else None,
-                          storage_options=storage_options(args.s3_endpoint), progress=not args.no_progress)  # fmt: skip
+        result = evaluate(
+            config,
+            models,
+            metrics,
+            simulator=resolve_simulator(args.simulator) if args.simulator else None,
+            postprocess=resolve_post(args.post) if args.post else None,
+            storage_options=storage_options(args.s3_endpoint),
+            progress=not args.no_progress,
+        )
     except EvaluationError as error:
         print(f"vrpsr eval: error: {error}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 """vrpsr generate SOURCE OUT: the dataset factory."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,17 +9,31 @@ from vrpsr_cli.arguments import float_list, int_list, name_list, storage_options
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("generate", help="degrade, encode across QP grids, write shards (Ray)",
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    parser.add_argument("source", help="'sample', a folder/ImageNet tree, a .txt of paths, a .tar (of images or of class tars), "
-                        "WebDataset shards ('train-{0000..1023}.tar', a folder or .txt of them), .parquet files; local or s3://")
+    parser = subparsers.add_parser(
+        "generate",
+        help="degrade, encode across QP grids, write shards (Ray)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "source",
+        help="'sample', a folder/ImageNet tree, a .txt of paths, a .tar (of images or of class tars), "
+        "WebDataset shards ('train-{0000..1023}.tar', a folder or .txt of them), .parquet files; local or s3://",
+    )
     parser.add_argument("out", help="a local folder or s3://bucket/prefix")
-    parser.add_argument("--image-column", default=None, help="parquet sources: the image-bytes column (default: detected)")
-    parser.add_argument("--label-column", default=None, help="parquet sources: the label column (default: 'label' or 'cls')")
-    parser.add_argument("--codecs", type=name_list, default=DEFAULT_CODECS, help="column groups to make, e.g. x264,x265,vvenc")
+    parser.add_argument(
+        "--image-column", default=None, help="parquet sources: the image-bytes column (default: detected)"
+    )
+    parser.add_argument(
+        "--label-column", default=None, help="parquet sources: the label column (default: 'label' or 'cls')"
+    )
+    parser.add_argument(
+        "--codecs", type=name_list, default=DEFAULT_CODECS, help="column groups to make, e.g. x264,x265,vvenc"
+    )
     parser.add_argument("--qps", type=int_list, default=DEFAULT_QPS, help="QP grid: '20-50/2' or '22,27,32'")
     parser.add_argument("--crfs", type=float_list, default=(), help="CRF points too (x264/x265), e.g. 23,28")
-    parser.add_argument("--lq-grid", action="store_true", help="also code the SR input upsampled to --size (target rates)")
+    parser.add_argument(
+        "--lq-grid", action="store_true", help="also code the SR input upsampled to --size (target rates)"
+    )
     parser.add_argument("--size", type=int, default=512, help="crop size of the clean target")
     parser.add_argument("--crop", choices=("center", "random"), default="center")
     parser.add_argument("--degradation", default="s3diff", help="degradation preset: s3diff or realesrgan")
@@ -29,7 +44,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder (1 = deterministic)")
     parser.add_argument("--address", default=None, help="Ray address ('auto' on a cluster); none = start Ray locally")
     parser.add_argument("--workers", type=int, default=None, help="CPUs for a local Ray (default: all cores)")
-    parser.add_argument("--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 64)")
+    parser.add_argument(
+        "--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 64)"
+    )
     parser.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=run)
@@ -40,12 +57,30 @@ def run(args: argparse.Namespace) -> int:
 
     presets = tuple(tuple(item.split("=", 1)) for item in args.preset)
     config = FactoryConfig(
-        source=args.source, out=args.out, codecs=args.codecs, qps=args.qps, crfs=args.crfs, lq_grid=args.lq_grid,
-        size=args.size, crop=args.crop, degradation=args.degradation, scale=args.scale, seed=args.seed,
-        shard_size=args.shard_size, presets=presets, threads=args.threads,
-        image_column=args.image_column, label_column=args.label_column,
-    )  # fmt: skip
-    summary = run_factory(config, storage_options(args.s3_endpoint), address=args.address, num_cpus=args.workers,
-                          progress=not args.no_progress, max_in_flight=args.max_in_flight)  # fmt: skip
+        source=args.source,
+        out=args.out,
+        codecs=args.codecs,
+        qps=args.qps,
+        crfs=args.crfs,
+        lq_grid=args.lq_grid,
+        size=args.size,
+        crop=args.crop,
+        degradation=args.degradation,
+        scale=args.scale,
+        seed=args.seed,
+        shard_size=args.shard_size,
+        presets=presets,
+        threads=args.threads,
+        image_column=args.image_column,
+        label_column=args.label_column,
+    )
+    summary = run_factory(
+        config,
+        storage_options(args.s3_endpoint),
+        address=args.address,
+        num_cpus=args.workers,
+        progress=not args.no_progress,
+        max_in_flight=args.max_in_flight,
+    )
     print(summary.render())
     return 1 if summary.failed_tasks else 0  # failed tasks are rows of failures/tasks.parquet; a rerun resumes them

@@ -1,4 +1,5 @@
 """vrpsr import-checkpoint KIND FILE OUT: a published S3Diff / VRPSR file -> our checkpoint folder."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,15 +9,24 @@ KIND_NAMES = ("de_net", "post_sr", "pre_sr", "s3diff", "simulator", "vrpsr_reale
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("import-checkpoint", help="import a published S3Diff / VRPSR checkpoint",
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    parser = subparsers.add_parser(
+        "import-checkpoint",
+        help="import a published S3Diff / VRPSR checkpoint",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("kind", choices=KIND_NAMES, help="which published file FILE is")
     parser.add_argument("file", help="the published file (read with torch.load(weights_only=True))")
     parser.add_argument("out", help="a new folder for the checkpoint (model.safetensors, config.json, imported.json)")
-    parser.add_argument("--pretrained", default=None,
-                        help="stabilityai/sd-turbo folder (or cached repo id): needed by the S3Diff-based kinds")  # fmt: skip
-    parser.add_argument("--de-net", default=None,
-                        help="S3Diff's de_net.pth (or a folder imported as kind de_net): needed by the S3Diff-based kinds")  # fmt: skip
+    parser.add_argument(
+        "--pretrained",
+        default=None,
+        help="stabilityai/sd-turbo folder (or cached repo id): needed by the S3Diff-based kinds",
+    )
+    parser.add_argument(
+        "--de-net",
+        default=None,
+        help="S3Diff's de_net.pth (or a folder imported as kind de_net): needed by the S3Diff-based kinds",
+    )
     parser.set_defaults(run=run)
 
 

@@ -1,4 +1,5 @@
 """The `vrpsr` command: parses arguments and calls library functions; nothing else lives here."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,23 @@ import sys
 from codec_bindings import CodecError
 from pipeline.errors import SourceError
 from shards.errors import ShardError
-from vrpsr_cli import eval_command, eval_simulator_command, generate_command, import_command, shards_command, train_command
+from vrpsr_cli import (
+    eval_command,
+    eval_simulator_command,
+    generate_command,
+    import_command,
+    shards_command,
+    train_command,
+)
 
-COMMANDS = {"generate": generate_command, "shards": shards_command, "train": train_command, "eval": eval_command,
-            "eval-simulator": eval_simulator_command,
-            "import-checkpoint": import_command}
+COMMANDS = {
+    "generate": generate_command,
+    "shards": shards_command,
+    "train": train_command,
+    "eval": eval_command,
+    "eval-simulator": eval_simulator_command,
+    "import-checkpoint": import_command,
+}
 
 
 def spelled_as_subcommands(argv: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
 """vrpsr shards verify|stats ROOT: check a dataset against its records; summarise its rates and qualities."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,18 +13,26 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("shards", help="inspect a dataset: verify, stats")
     commands = parser.add_subparsers(dest="shards_command", required=True)
 
-    verify = commands.add_parser("verify", help="decode every bitstream, check hashes, rates and manifests, re-encode a sample",
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    verify = commands.add_parser(
+        "verify",
+        help="decode every bitstream, check hashes, rates and manifests, re-encode a sample",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     verify.add_argument("root", help="a dataset folder or s3://bucket/prefix")
     verify.add_argument("--groups", type=name_list, default=None, help="codec groups to check (default: all)")
-    verify.add_argument("--reencode", type=int, default=20, help="clean pictures to re-encode (chosen at random) for bit-exactness")
+    verify.add_argument(
+        "--reencode", type=int, default=20, help="clean pictures to re-encode (chosen at random) for bit-exactness"
+    )
     verify.add_argument("--seed", type=int, default=0, help="seed of the re-encode sample")
     verify.add_argument("--workers", type=int, default=1, help="processes (one shard index per task)")
     verify.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     verify.set_defaults(run=run_verify)
 
-    stats = commands.add_parser("stats", help="per codec/QP counts, bpp and PSNR distributions, RD plot",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    stats = commands.add_parser(
+        "stats",
+        help="per codec/QP counts, bpp and PSNR distributions, RD plot",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     stats.add_argument("root", help="a dataset folder or s3://bucket/prefix")
     stats.add_argument("--plot", type=Path, default=Path("rd.png"), help="where to write the RD plot (PNG)")
     stats.add_argument("--no-plot", action="store_true")
@@ -35,8 +44,14 @@ def add_parser(subparsers) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from shards.verify import verify_dataset
 
-    report = verify_dataset(args.root, storage_options(args.s3_endpoint), groups=args.groups, reencode=args.reencode,
-                            seed=args.seed, workers=args.workers)  # fmt: skip
+    report = verify_dataset(
+        args.root,
+        storage_options(args.s3_endpoint),
+        groups=args.groups,
+        reencode=args.reencode,
+        seed=args.seed,
+        workers=args.workers,
+    )
     print(report.render())
     return 0 if report.ok else 1
 

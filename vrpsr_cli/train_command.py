@@ -1,4 +1,5 @@
 """vrpsr train simulator|...: the trainers (thin: builds typed configs, calls training/)."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,23 +13,46 @@ from vrpsr_cli.arguments import int_list, name_list, storage_options
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train the codec simulator or an SR model")
     trainers = parser.add_subparsers(dest="trainer", required=True)
-    simulator = trainers.add_parser("simulator", help="stage 1: the rate-target codec simulator",
-                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    simulator = trainers.add_parser(
+        "simulator",
+        help="stage 1: the rate-target codec simulator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_common_arguments(simulator)
-    simulator.add_argument("--backbone", choices=("small", "s3diff", "hyperprior"), default="small",
-                           help="hyperprior: a learned codec with a rate term toward the condition (Table 6)")
-    simulator.add_argument("--condition-input", choices=("bpp", "qp"), default="bpp",
-                           help="Table 3 (b) qp: QP as input, with a rate head predicting the bpp")
+    simulator.add_argument(
+        "--backbone",
+        choices=("small", "s3diff", "hyperprior"),
+        default="small",
+        help="hyperprior: a learned codec with a rate term toward the condition (Table 6)",
+    )
+    simulator.add_argument(
+        "--condition-input",
+        choices=("bpp", "qp"),
+        default="bpp",
+        help="Table 3 (b) qp: QP as input, with a rate head predicting the bpp",
+    )
     simulator.add_argument("--no-prompt", action="store_true", help="Table 3 (c): vector only (empty prompts)")
     simulator.add_argument("--no-embedding", action="store_true", help="Table 3 (d): prompt only (no vector)")
-    simulator.add_argument("--rate-loss-weight", type=float, default=1.0, help="weight of the rate head / hyperprior rate term")
+    simulator.add_argument(
+        "--rate-loss-weight", type=float, default=1.0, help="weight of the rate head / hyperprior rate term"
+    )
     simulator.add_argument("--hyperprior-channels", type=int_list, default=(128, 192), help="N,M of the hyperprior")
-    simulator.add_argument("--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff")
-    simulator.add_argument("--s3diff-settings", default=None,
-                           help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (s3diff backbone)")
-    simulator.add_argument("--init-from", default=None,
-                           help="start from a checkpoint's weights (ours, or imported: vrpsr import-checkpoint s3diff ...)")
-    simulator.add_argument("--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels")
+    simulator.add_argument(
+        "--pretrained", default=None, help="SD-Turbo folder (or cached repo id) for --backbone s3diff"
+    )
+    simulator.add_argument(
+        "--s3diff-settings",
+        default=None,
+        help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (s3diff backbone)",
+    )
+    simulator.add_argument(
+        "--init-from",
+        default=None,
+        help="start from a checkpoint's weights (ours, or imported: vrpsr import-checkpoint s3diff ...)",
+    )
+    simulator.add_argument(
+        "--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels"
+    )
     simulator.set_defaults(run=run_simulator)
     add_sr_parser(trainers)
     add_post_parser(trainers)
@@ -39,35 +63,67 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset root (local or s3://) made by vrpsr generate")
     parser.add_argument("--held-out", default=None, help="a dataset root for the held-out check")
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--config", type=Path, default=None, help="JSON file of TrainConfig fields (flags given override it)")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="JSON file of TrainConfig fields (flags given override it)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (TrainConfig.max_steps)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--codecs", type=name_list, default=None, help="codec groups to train on (default: all)")
     parser.add_argument("--qp-range", default="0-63", help="QPs the condition is drawn from, e.g. 26-48")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (per rank)")
-    parser.add_argument("--picture-dtype", choices=("uint8", "float32"), default="uint8",
-                        help="how pictures leave the loader workers (uint8: scaled to float on the device)")
-    parser.add_argument("--storage-retry-seconds", type=float, default=300.0,
-                        help="how long an object-store outage is waited out before the run fails")
-    parser.add_argument("--log-samples", action="store_true",
-                        help="every rank writes OUTPUT_DIR/samples/rank-N.csv: the keys of each batch per step")
-    parser.add_argument("--stop-at-step", type=int, default=None,
-                        help="end after this update with a checkpoint (time-limited jobs); resume continues the schedule")
+    parser.add_argument(
+        "--picture-dtype",
+        choices=("uint8", "float32"),
+        default="uint8",
+        help="how pictures leave the loader workers (uint8: scaled to float on the device)",
+    )
+    parser.add_argument(
+        "--storage-retry-seconds",
+        type=float,
+        default=300.0,
+        help="how long an object-store outage is waited out before the run fails",
+    )
+    parser.add_argument(
+        "--log-samples",
+        action="store_true",
+        help="every rank writes OUTPUT_DIR/samples/rank-N.csv: the keys of each batch per step",
+    )
+    parser.add_argument(
+        "--stop-at-step",
+        type=int,
+        default=None,
+        help="end after this update with a checkpoint (time-limited jobs); resume continues the schedule",
+    )
     parser.add_argument("--target", choices=("perceptual", "mse"), default=None)
-    parser.add_argument("--discriminator", choices=("patch", "unet", "vision-aided-dino"), default=None,
-                        help="GAN discriminator (default: patch for the simulator, unet for SR/post, unless --config names one); "
-                             "vision-aided-dino is S3Diff's (DINO ViT-B/16 weights from the torch hub cache)")
-    parser.add_argument("--lpips-net", choices=("alex", "vgg"), default=None,
-                        help="LPIPS backbone (default alex; S3Diff's loss uses vgg); weights from the torch hub cache")
+    parser.add_argument(
+        "--discriminator",
+        choices=("patch", "unet", "vision-aided-dino"),
+        default=None,
+        help="GAN discriminator (default: patch for the simulator, unet for SR/post, unless --config names one); "
+        "vision-aided-dino is S3Diff's (DINO ViT-B/16 weights from the torch hub cache)",
+    )
+    parser.add_argument(
+        "--lpips-net",
+        choices=("alex", "vgg"),
+        default=None,
+        help="LPIPS backbone (default alex; S3Diff's loss uses vgg); weights from the torch hub cache",
+    )
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--resume", default=None, help="a checkpoint folder or 'latest'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--s3-endpoint", default=None)
-    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default=None,
-                        help="GPU autocast (default: accelerate's launch config, else no)")
-    parser.add_argument("--gradient-checkpointing", action="store_true",
-                        help="recompute SD-Turbo activations in backward (s3diff backbones; less memory, ~30%% slower)")  # fmt: skip
+    parser.add_argument(
+        "--mixed-precision",
+        choices=("no", "fp16", "bf16"),
+        default=None,
+        help="GPU autocast (default: accelerate's launch config, else no)",
+    )
+    parser.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute SD-Turbo activations in backward (s3diff backbones; less memory, ~30%% slower)",
+    )
 
 
 def train_config(args: argparse.Namespace, **defaults):
@@ -77,11 +133,20 @@ def train_config(args: argparse.Namespace, **defaults):
 
     fields = {**defaults, **(json.loads(args.config.read_text()) if args.config else {})}
     fields = resolve_global_batch(fields, args.batch_size)  # configs/paper/*.json give global_batch_size
-    overrides = {"output_dir": args.output_dir, "max_steps": args.steps, "target": args.target, "learning_rate": args.lr,
-                 "resume_from": args.resume, "seed": args.seed, "mixed_precision": args.mixed_precision,
-                 "gradient_checkpointing": args.gradient_checkpointing or None,
-                 "log_samples": args.log_samples or None, "stop_at_step": args.stop_at_step,
-                 "discriminator": args.discriminator, "lpips_net": args.lpips_net}  # fmt: skip
+    overrides = {
+        "output_dir": args.output_dir,
+        "max_steps": args.steps,
+        "target": args.target,
+        "learning_rate": args.lr,
+        "resume_from": args.resume,
+        "seed": args.seed,
+        "mixed_precision": args.mixed_precision,
+        "gradient_checkpointing": args.gradient_checkpointing or None,
+        "log_samples": args.log_samples or None,
+        "stop_at_step": args.stop_at_step,
+        "discriminator": args.discriminator,
+        "lpips_net": args.lpips_net,
+    }
     fields.update({name: value for name, value in overrides.items() if value is not None})
     if "max_steps" not in fields:
         raise ValueError("give --steps (or max_steps in --config)")
@@ -93,10 +158,18 @@ def data_config(args: argparse.Namespace, upsample_lq: bool = False):
     from training.data import DataConfig
 
     low, _, high = args.qp_range.partition("-")
-    return DataConfig(root=args.data, batch_size=args.batch_size, crop=args.crop, seed=args.seed, workers=args.workers,
-                      codecs=tuple(args.codecs) if args.codecs else None, qp_range=(int(low), int(high or low)),
-                      upsample_lq=upsample_lq, picture_dtype=args.picture_dtype,
-                      retry_seconds=args.storage_retry_seconds)  # fmt: skip
+    return DataConfig(
+        root=args.data,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        seed=args.seed,
+        workers=args.workers,
+        codecs=tuple(args.codecs) if args.codecs else None,
+        qp_range=(int(low), int(high or low)),
+        upsample_lq=upsample_lq,
+        picture_dtype=args.picture_dtype,
+        retry_seconds=args.storage_retry_seconds,
+    )
 
 
 def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tuple:
@@ -110,7 +183,9 @@ def training_batches(args: argparse.Namespace, upsample_lq: bool = False) -> tup
     rank, world_size = process_rank_and_world()
     data, options = data_config(args, upsample_lq), storage_options(args.s3_endpoint)
     batches = shard_batches(data, rank, world_size, options)
-    held_out = held_out_batches(replace(data, root=args.held_out), count=4, storage_options=options) if args.held_out else []
+    held_out = (
+        held_out_batches(replace(data, root=args.held_out), count=4, storage_options=options) if args.held_out else []
+    )
     return batches, held_out
 
 
@@ -118,12 +193,18 @@ def run_simulator(args: argparse.Namespace) -> int:
     from training.models.build import SimulatorArchitecture
     from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
-    architecture = SimulatorArchitecture(backbone=args.backbone, pretrained=args.pretrained,
-                                         small_channels=tuple(args.small_channels), condition_input=args.condition_input,
-                                         prompt=not args.no_prompt, embedding=not args.no_embedding,
-                                         hyperprior_channels=tuple(args.hyperprior_channels))  # fmt: skip
-    config = SimulatorTrainConfig(train=train_config(args), architecture=architecture,
-                                  rate_loss_weight=args.rate_loss_weight)
+    architecture = SimulatorArchitecture(
+        backbone=args.backbone,
+        pretrained=args.pretrained,
+        small_channels=tuple(args.small_channels),
+        condition_input=args.condition_input,
+        prompt=not args.no_prompt,
+        embedding=not args.no_embedding,
+        hyperprior_channels=tuple(args.hyperprior_channels),
+    )
+    config = SimulatorTrainConfig(
+        train=train_config(args), architecture=architecture, rate_loss_weight=args.rate_loss_weight
+    )
     config = with_s3diff_options(config, args)
     _report(train_simulator(config, *training_batches(args)))
     return 0
@@ -131,27 +212,42 @@ def run_simulator(args: argparse.Namespace) -> int:
 
 # ---- vrpsr train sr / vrpsr train post (stage 2 and post-processing)
 
+
 def add_sr_parser(trainers) -> None:
-    sr = trainers.add_parser("sr", help="stage 2: recompression-aware SR through the frozen simulator",
-                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    sr = trainers.add_parser(
+        "sr",
+        help="stage 2: recompression-aware SR through the frozen simulator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_common_arguments(sr)
     add_generator_arguments(sr)
     add_simulator_arguments(sr, required=False)
     sr.add_argument("--no-simulator", action="store_true", help="plain fine-tuning without the simulator (baseline)")
-    sr.add_argument("--supervision", choices=("simulator", "real-codec", "clean"), default="simulator",
-                    help="target: f(X, c') at q-10, the real codec at q-10, or clean X")  # fmt: skip
+    sr.add_argument(
+        "--supervision",
+        choices=("simulator", "real-codec", "clean"),
+        default="simulator",
+        help="target: f(X, c') at q-10, the real codec at q-10, or clean X",
+    )
     sr.add_argument("--ste", action="store_true", help="straight-through: real codec forward, simulator backward")
     sr.add_argument("--joint-simulator", action="store_true", help="update the simulator too (one-stage variant)")
     sr.set_defaults(run=run_sr)
 
 
 def add_post_parser(trainers) -> None:
-    post = trainers.add_parser("post", help="post-processing after the codec, alone or jointly with SR",
-                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    post = trainers.add_parser(
+        "post",
+        help="post-processing after the codec, alone or jointly with SR",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_common_arguments(post)
-    post.add_argument("--mode", choices=("post", "sr-then-post", "joint"), default="post",
-                      help="post: h alone after a plain SR; sr-then-post: h after a recompression-aware SR "
-                           "(--init-weights); joint: SR and h together")  # fmt: skip
+    post.add_argument(
+        "--mode",
+        choices=("post", "sr-then-post", "joint"),
+        default="post",
+        help="post: h alone after a plain SR; sr-then-post: h after a recompression-aware SR "
+        "(--init-weights); joint: SR and h together",
+    )
     add_generator_arguments(post)
     add_simulator_arguments(post, required=True)
     post.add_argument("--post-channels", type=int_list, default=(32, 64, 128), help="widths of h's levels")
@@ -164,11 +260,19 @@ def add_post_parser(trainers) -> None:
 
 def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", choices=("rrdbnet", "s3diff"), default="rrdbnet")
-    parser.add_argument("--scale", type=int, choices=(4, 1), default=None,
-                        help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1")  # fmt: skip
+    parser.add_argument(
+        "--scale",
+        type=int,
+        choices=(4, 1),
+        default=None,
+        help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1",
+    )
     parser.add_argument("--pretrained", default=None, help="Real-ESRGAN .pth (rrdbnet) or SD-Turbo folder (s3diff)")
-    parser.add_argument("--s3diff-settings", default=None,
-                        help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (--backbone s3diff)")
+    parser.add_argument(
+        "--s3diff-settings",
+        default=None,
+        help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (--backbone s3diff)",
+    )
     parser.add_argument("--init-weights", "--init-from", default=None, help="an SR checkpoint folder to start from")
     parser.add_argument("--num-feat", type=int, default=64)
     parser.add_argument("--num-block", type=int, default=23)
@@ -177,15 +281,30 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--simulator", required=required, default=None,
-                        help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors), "
-                             "or jpeg-proxy (the differentiable JPEG proxy, Table 6)")  # fmt: skip
-    parser.add_argument("--simulator-backbone", choices=("small", "s3diff", "hyperprior"), default=None,
-                        help="default: what the checkpoint's config.json records, else small")  # fmt: skip
-    parser.add_argument("--simulator-pretrained", default=None,
-                        help="SD-Turbo folder for an s3diff simulator (default: the recorded one)")  # fmt: skip
-    parser.add_argument("--simulator-small-channels", type=int_list, default=None,
-                        help="small simulator widths (default: the recorded ones, else 32,64,128)")  # fmt: skip
+    parser.add_argument(
+        "--simulator",
+        required=required,
+        default=None,
+        help="stage-1 checkpoint folder (or a .safetensors file, e.g. its ema.safetensors), "
+        "or jpeg-proxy (the differentiable JPEG proxy, Table 6)",
+    )
+    parser.add_argument(
+        "--simulator-backbone",
+        choices=("small", "s3diff", "hyperprior"),
+        default=None,
+        help="default: what the checkpoint's config.json records, else small",
+    )
+    parser.add_argument(
+        "--simulator-pretrained",
+        default=None,
+        help="SD-Turbo folder for an s3diff simulator (default: the recorded one)",
+    )
+    parser.add_argument(
+        "--simulator-small-channels",
+        type=int_list,
+        default=None,
+        help="small simulator widths (default: the recorded ones, else 32,64,128)",
+    )
 
 
 def _stage_two_parts(args: argparse.Namespace):
@@ -196,15 +315,26 @@ def _stage_two_parts(args: argparse.Namespace):
 
     train = train_config(args, discriminator="unet")
     scale = args.scale or (1 if args.backbone == "s3diff" else 4)
-    generator = GeneratorSpec(backbone=args.backbone, scale=scale, num_feat=args.num_feat, num_block=args.num_block,
-                              num_grow_ch=args.num_grow_ch, embed=not args.no_embed, pretrained=args.pretrained,
-                              init_weights=args.init_weights)  # fmt: skip
+    generator = GeneratorSpec(
+        backbone=args.backbone,
+        scale=scale,
+        num_feat=args.num_feat,
+        num_block=args.num_block,
+        num_grow_ch=args.num_grow_ch,
+        embed=not args.no_embed,
+        pretrained=args.pretrained,
+        init_weights=args.init_weights,
+    )
     if args.s3diff_settings:
         generator = replace(generator, s3diff=settings_from_file(args.s3diff_settings))
     simulator = None
     if args.simulator:
-        simulator = simulator_spec_of(args.simulator, backbone=args.simulator_backbone,
-                                      pretrained=args.simulator_pretrained, small_channels=args.simulator_small_channels)
+        simulator = simulator_spec_of(
+            args.simulator,
+            backbone=args.simulator_backbone,
+            pretrained=args.simulator_pretrained,
+            small_channels=args.simulator_small_channels,
+        )
     return train, generator, simulator
 
 
@@ -215,7 +345,9 @@ def with_s3diff_options(config, args: argparse.Namespace):
     if args.init_from:
         config = replace(config, init_from=args.init_from)
     if args.s3diff_settings:
-        config = replace(config, architecture=replace(config.architecture, s3diff=settings_from_file(args.s3diff_settings)))
+        config = replace(
+            config, architecture=replace(config.architecture, s3diff=settings_from_file(args.s3diff_settings))
+        )
     return config
 
 
@@ -231,9 +363,15 @@ def run_sr(args: argparse.Namespace) -> int:
     train, generator, simulator = _stage_two_parts(args)
     if (simulator is None) != args.no_simulator:
         raise ValueError("give --simulator CKPT, or --no-simulator for plain fine-tuning (not both)")
-    config = SRTrainConfig(train=train, generator=generator, simulator=simulator, supervision=args.supervision,
-                           straight_through=args.ste, joint_simulator=args.joint_simulator,
-                           codecs=tuple(args.codecs or ()))  # fmt: skip
+    config = SRTrainConfig(
+        train=train,
+        generator=generator,
+        simulator=simulator,
+        supervision=args.supervision,
+        straight_through=args.ste,
+        joint_simulator=args.joint_simulator,
+        codecs=tuple(args.codecs or ()),
+    )
     batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
     _report(train_sr(config, batches, held_out))
     return 0
@@ -244,11 +382,21 @@ def run_post(args: argparse.Namespace) -> int:
     from training.trainers.post import PostTrainConfig, train_post
 
     train, generator, simulator = _stage_two_parts(args)
-    post = PostSpec(channels=tuple(args.post_channels), blocks_per_level=args.post_blocks_per_level,
-                    init_weights=args.post_init_weights)
-    config = PostTrainConfig(train=train, simulator=simulator, mode=args.mode, generator=generator, post=post,
-                             supervision=args.supervision, straight_through=args.ste,
-                             codecs=tuple(args.codecs or ()))  # fmt: skip
+    post = PostSpec(
+        channels=tuple(args.post_channels),
+        blocks_per_level=args.post_blocks_per_level,
+        init_weights=args.post_init_weights,
+    )
+    config = PostTrainConfig(
+        train=train,
+        simulator=simulator,
+        mode=args.mode,
+        generator=generator,
+        post=post,
+        supervision=args.supervision,
+        straight_through=args.ste,
+        codecs=tuple(args.codecs or ()),
+    )
     batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
     _report(train_post(config, batches, held_out))
     return 0

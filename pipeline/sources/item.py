@@ -1,4 +1,5 @@
 """SourceItem (one input of a factory run) and the small helpers every source kind shares."""
+
 from __future__ import annotations
 
 import posixpath

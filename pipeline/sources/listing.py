@@ -30,6 +30,7 @@ Listing reads names and tar headers (tarfile seeks past the data) and parquet pa
 never image bytes; items carry byte offsets, so reading one is a single ranged read. Credentials are
 never part of a URI: s3 takes them from the environment / fsspec config or from `storage_options`.
 """
+
 from __future__ import annotations
 
 import gc
@@ -43,29 +44,57 @@ from fsspec.spec import AbstractFileSystem
 
 from pipeline.errors import SourceError
 from pipeline.sources.item import (
-    IMAGE_EXTENSIONS, SourceItem, filesystem, full_uri, has_image_extension, is_hidden, label_of_path,
-)  # fmt: skip
+    IMAGE_EXTENSIONS,
+    SourceItem,
+    filesystem,
+    full_uri,
+    has_image_extension,
+    is_hidden,
+    label_of_path,
+)
 from pipeline.sources.nested_tar import first_member_is_tar, is_tar_name, iter_nested_tar, iter_plain_tar
 from pipeline.sources.parquet import is_parquet_name, iter_parquet, read_parquet_image
 from pipeline.sources.patterns import expand_pattern, is_pattern
 from pipeline.sources.webdataset import iter_webdataset
 
-__all__ = ["IMAGE_EXTENSIONS", "SAMPLE_IMAGES", "SAMPLE_SOURCE", "SourceItem", "has_image_extension",
-           "iter_source", "list_source", "read_bytes"]  # fmt: skip
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "SAMPLE_IMAGES",
+    "SAMPLE_SOURCE",
+    "SourceItem",
+    "has_image_extension",
+    "iter_source",
+    "list_source",
+    "read_bytes",
+]
 
 SAMPLE_SOURCE = "sample"
 # scikit-image's natural photographs with a short side of at least 300 px (not the synthetic,
 # scanned-text, microscopy or tiny ones; motorcycle_right is left out: a stereo twin of _left).
 SAMPLE_IMAGES = (
-    "astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
-    "grass.png", "gravel.png", "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png",
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "moon.png",
+    "motorcycle_left.png",
     "rocket.jpg",
 )
 CHAINED_URL_SEPARATOR = "::"
 
 
-def iter_source(source: str, storage_options: dict | None = None, *, image_column: str | None = None,
-                label_column: str | None = None) -> Iterator[SourceItem]:  # fmt: skip
+def iter_source(
+    source: str,
+    storage_options: dict | None = None,
+    *,
+    image_column: str | None = None,
+    label_column: str | None = None,
+) -> Iterator[SourceItem]:
     """The inputs of SOURCE one at a time, in the documented order; SourceError if missing or empty.
 
     image_column/label_column name the parquet columns (detected when None; see parquet).
@@ -83,8 +112,13 @@ def iter_source(source: str, storage_options: dict | None = None, *, image_colum
         raise SourceError(f"{source}: no images found")
 
 
-def list_source(source: str, storage_options: dict | None = None, *, image_column: str | None = None,
-                label_column: str | None = None) -> list[SourceItem]:  # fmt: skip
+def list_source(
+    source: str,
+    storage_options: dict | None = None,
+    *,
+    image_column: str | None = None,
+    label_column: str | None = None,
+) -> list[SourceItem]:
     """All inputs of SOURCE as a list: list(iter_source(...)), with the cyclic GC paused meanwhile.
 
     Holding 1.28 M new objects makes the collector rescan them again and again (about 40 % of the
@@ -119,7 +153,9 @@ def read_bytes(item: SourceItem, storage_options: dict | None = None) -> bytes:
         raise SourceError(f"{item.name}: cannot read ({type(error).__name__}: {error})") from error
 
 
-def _items(source: str, storage_options: dict | None, image_column: str | None, label_column: str | None) -> Iterator[SourceItem]:
+def _items(
+    source: str, storage_options: dict | None, image_column: str | None, label_column: str | None
+) -> Iterator[SourceItem]:
     if source == SAMPLE_SOURCE:
         yield from _sample_items()
         return
@@ -157,8 +193,10 @@ def _items(source: str, storage_options: dict | None, image_column: str | None, 
     elif has_image_extension(path):
         yield SourceItem(posixpath.basename(path), full_uri(fs, path))
     else:
-        raise SourceError(f"{source}: unsupported source type (expected '{SAMPLE_SOURCE}', a folder, a .txt list, "
-                          "a .tar archive, a .parquet file, a pattern of .tar shards or .parquet files, or an image file)")  # fmt: skip
+        raise SourceError(
+            f"{source}: unsupported source type (expected '{SAMPLE_SOURCE}', a folder, a .txt list, "
+            "a .tar archive, a .parquet file, a pattern of .tar shards or .parquet files, or an image file)"
+        )
 
 
 def _webdataset(uris: list[str], storage_options: dict | None, columns: dict) -> Iterator[SourceItem]:
@@ -192,8 +230,11 @@ def _sample_items() -> Iterator[SourceItem]:
 def _folder_items(fs: AbstractFileSystem, root: str) -> Iterator[SourceItem]:
     """Image files of a tree in sorted order of their relative path (streamed from disk when local)."""
     root = root.rstrip("/")
-    paths = _walk_sorted(root) if isinstance(fs, LocalFileSystem) else (
-        (path, path[len(root):].lstrip("/")) for path in fs.find(root))  # fmt: skip
+    paths = (
+        _walk_sorted(root)
+        if isinstance(fs, LocalFileSystem)
+        else ((path, path[len(root) :].lstrip("/")) for path in fs.find(root))
+    )
     for path, relative in paths:
         if has_image_extension(relative) and not is_hidden(relative):
             label = label_of_path(relative)
@@ -228,6 +269,10 @@ def _text_list(fs: AbstractFileSystem, path: str) -> list[tuple[str, str]]:
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
-        uri = line if "://" in line or os.path.isabs(line) else full_uri(fs, posixpath.normpath(posixpath.join(folder, line)))
+        uri = (
+            line
+            if "://" in line or os.path.isabs(line)
+            else full_uri(fs, posixpath.normpath(posixpath.join(folder, line)))
+        )
         by_uri.setdefault(uri, line)  # the same file twice is listed once
     return list(by_uri.items())

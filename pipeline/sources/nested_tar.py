@@ -15,6 +15,7 @@ Cost: a tar has no index, so listing visits every header. Locally that is seeks 
 on an object store the archive is read through once in the filesystem's large blocks (s3fs: 50 MiB
 readahead), never a request per image. Reading an item afterwards is one ranged read.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -60,8 +61,14 @@ def iter_plain_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> Itera
             for entry in iter_tar_entries(handle, fs.size(path), archive_uri):
                 if has_image_extension(entry.name) and not is_hidden(entry.name):
                     label = label_of_path(normalised(entry.name))
-                    members[entry.name] = SourceItem(entry.name, archive_uri, member=entry.name, offset=entry.offset,
-                                                     size=entry.size, label=sys.intern(label) if label else None)  # fmt: skip
+                    members[entry.name] = SourceItem(
+                        entry.name,
+                        archive_uri,
+                        member=entry.name,
+                        offset=entry.offset,
+                        size=entry.size,
+                        label=sys.intern(label) if label else None,
+                    )
         except TarDamaged as error:  # a name stored twice: the later copy wins above, as extraction does
             if not members:
                 raise
@@ -77,8 +84,11 @@ def iter_nested_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> Iter
     length = fs.size(path)
     with fs.open(path, "rb") as handle:
         try:
-            class_tars = [entry for entry in iter_tar_entries(handle, length, archive_uri)
-                          if is_tar_name(entry.name) and not is_hidden(entry.name)]  # fmt: skip
+            class_tars = [
+                entry
+                for entry in iter_tar_entries(handle, length, archive_uri)
+                if is_tar_name(entry.name) and not is_hidden(entry.name)
+            ]
         except TarDamaged as error:
             raise SourceError(f"{error}; the outer archive of a nested tar must be readable to list it") from error
         class_tars.sort(key=lambda entry: _class_prefix(entry.name))
@@ -104,5 +114,11 @@ def _class_items(handle: BinaryIO, class_tar: TarEntry, archive_uri: str) -> Ite
         yield SourceItem(prefix, archive_uri, member=class_tar.name, label=label, error=str(damage))
     for name in sorted(members):
         entry = members[name]
-        yield SourceItem(prefix + name, archive_uri, member=f"{class_tar.name}/{entry.name}",
-                         offset=class_tar.offset + entry.offset, size=entry.size, label=label)  # fmt: skip
+        yield SourceItem(
+            prefix + name,
+            archive_uri,
+            member=f"{class_tar.name}/{entry.name}",
+            offset=class_tar.offset + entry.offset,
+            size=entry.size,
+            label=label,
+        )

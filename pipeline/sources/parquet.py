@@ -10,6 +10,7 @@ image column once (a small per-process cache: a shard's rows are consecutive). A
 bytes fails when read (a failure row naming file, row group and row); an unreadable file is one
 failing item named after it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,12 @@ def is_parquet_name(name: str) -> bool:
     return name.lower().endswith(PARQUET_EXTENSION)
 
 
-def iter_parquet(file_uris: Iterable[str], storage_options: dict | None, image_column: str | None = None,
-                 label_column: str | None = None) -> Iterator[SourceItem]:  # fmt: skip
+def iter_parquet(
+    file_uris: Iterable[str],
+    storage_options: dict | None,
+    image_column: str | None = None,
+    label_column: str | None = None,
+) -> Iterator[SourceItem]:
     for uri in file_uris:
         fs, path = filesystem(uri, storage_options)
         yield from _file_items(fs, path, full_uri(fs, path), image_column, label_column)
@@ -50,8 +55,9 @@ def read_parquet_image(item: SourceItem, storage_options: dict | None) -> bytes:
     return data
 
 
-def _file_items(fs: AbstractFileSystem, path: str, file_uri: str, image_column: str | None,
-                label_column: str | None) -> Iterator[SourceItem]:  # fmt: skip
+def _file_items(
+    fs: AbstractFileSystem, path: str, file_uri: str, image_column: str | None, label_column: str | None
+) -> Iterator[SourceItem]:
     file_name = posixpath.basename(path)
     with fs.open(path, "rb") as handle:
         try:
@@ -69,15 +75,21 @@ def _file_items(fs: AbstractFileSystem, path: str, file_uri: str, image_column: 
             try:
                 table = parquet.read_row_group(group, columns=columns).flatten() if columns else None
             except (pa.ArrowException, OSError) as error:
-                yield SourceItem(f"{file_name}/row-group-{group}", file_uri, member=image, error=(
-                    f"{file_uri}: row group {group} unreadable ({error})"))  # fmt: skip
+                yield SourceItem(
+                    f"{file_name}/row-group-{group}",
+                    file_uri,
+                    member=image,
+                    error=(f"{file_uri}: row group {group} unreadable ({error})"),
+                )
                 row_in_file += rows
                 continue
             paths = table.column(f"{image}.path").to_pylist() if has_path else [None] * rows
             labels = table.column(label).to_pylist() if label else [None] * rows
             for row in range(rows):
                 key_hint = paths[row] or f"{file_name}/{row_in_file:09d}"
-                yield SourceItem(key_hint, file_uri, member=image, row_group=group, row=row, label=_label_text(labels[row]))
+                yield SourceItem(
+                    key_hint, file_uri, member=image, row_group=group, row=row, label=_label_text(labels[row])
+                )
                 row_in_file += 1
 
 
@@ -93,17 +105,25 @@ def _image_column(schema: pa.Schema, wanted: str | None, file_uri: str) -> tuple
     for want_struct in (True, False):
         for name in candidates:
             data_type = schema.field(name).type
-            if want_struct and pa.types.is_struct(data_type) and data_type.get_field_index("bytes") >= 0 \
-                    and _is_bytes(data_type.field("bytes").type):  # fmt: skip
+            if (
+                want_struct
+                and pa.types.is_struct(data_type)
+                and data_type.get_field_index("bytes") >= 0
+                and _is_bytes(data_type.field("bytes").type)
+            ):
                 path_index = data_type.get_field_index("path")
                 return name, path_index >= 0 and pa.types.is_string(data_type.field(path_index).type)
             if not want_struct and _is_bytes(data_type):
                 return name, False
     if wanted is not None:
-        raise SourceError(f"{file_uri}: column {wanted!r} is {schema.field(wanted).type}, not image bytes "
-                          "(a struct {bytes, path} or a binary column)")  # fmt: skip
-    raise SourceError(f"{file_uri}: no image-bytes column (a struct {{bytes, path}} as Hugging Face writes it, or "
-                      f"binary) among {', '.join(schema.names)}; name it with --image-column")  # fmt: skip
+        raise SourceError(
+            f"{file_uri}: column {wanted!r} is {schema.field(wanted).type}, not image bytes "
+            "(a struct {bytes, path} or a binary column)"
+        )
+    raise SourceError(
+        f"{file_uri}: no image-bytes column (a struct {{bytes, path}} as Hugging Face writes it, or "
+        f"binary) among {', '.join(schema.names)}; name it with --image-column"
+    )
 
 
 def _label_column(schema: pa.Schema, wanted: str | None, file_uri: str) -> str | None:

@@ -6,6 +6,7 @@ has a leading zero; a step `{0..10..2}`; descending ranges too) and `{a,b,c}`, n
 one pattern. Each expanded name that holds a glob character (`*`, `?`, `[`) is then globbed (sorted).
 Expansion order is the listing order.
 """
+
 from __future__ import annotations
 
 import re

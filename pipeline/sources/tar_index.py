@@ -4,6 +4,7 @@
 tarfile alone stops quietly at a corrupt header after the first one; here a bad header raises
 TarDamaged after the good members, so the caller can record the loss.
 """
+
 from __future__ import annotations
 
 import io
@@ -90,7 +91,9 @@ def iter_tar_entries(handle: BinaryIO, length: int, description: str) -> Iterato
         name, size, is_file = header
         data = offset + BLOCK
         if data + size > length:
-            raise TarDamaged(f"{description}: member {name} is truncated (needs byte {data + size}, the archive has {length})")
+            raise TarDamaged(
+                f"{description}: member {name} is truncated (needs byte {data + size}, the archive has {length})"
+            )
         if is_file:
             yield TarEntry(name, data, size)
         offset = data + (size + BLOCK - 1) // BLOCK * BLOCK
@@ -127,15 +130,19 @@ def _tarfile_entries(handle: BinaryIO, start: int, length: int, description: str
             try:
                 info = archive.next()
             except (tarfile.TarError, EOFError, OSError) as error:
-                raise TarDamaged(f"{description}: unreadable header after byte {start + archive.offset} ({error})") from error
+                raise TarDamaged(
+                    f"{description}: unreadable header after byte {start + archive.offset} ({error})"
+                ) from error
             if info is None:
                 break
             archive.members.clear()  # tarfile keeps every TarInfo otherwise: 1.28 M of them on a big archive
             if not info.isfile():
                 continue
             if start + info.offset_data + info.size > length:
-                raise TarDamaged(f"{description}: member {info.name} is truncated (needs byte "
-                                 f"{start + info.offset_data + info.size}, the archive has {length})")  # fmt: skip
+                raise TarDamaged(
+                    f"{description}: member {info.name} is truncated (needs byte "
+                    f"{start + info.offset_data + info.size}, the archive has {length})"
+                )
             yield TarEntry(info.name, start + info.offset_data, info.size)
         _check_clean_end(handle, start + archive.offset, length, description)
 

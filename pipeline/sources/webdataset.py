@@ -9,6 +9,7 @@ WebDataset key as `fields` (compact JSON); cls is also the label. Order: the sha
 given, samples in stored order. A damaged shard keeps the samples before the damage and adds an item
 named after the shard that fails when read.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,5 +76,12 @@ def _sample_item(handle: BinaryIO, shard_uri: str, key: str | None, members: dic
             carried[suffix] = handle.read(entry.size).decode("utf-8", errors="replace")
     label = carried["cls"].strip() if "cls" in carried else None
     key_hint = normalised(image.name)
-    return SourceItem(key_hint, shard_uri, member=image.name, offset=image.offset, size=image.size, label=label or None,
-                      fields=json.dumps(carried, sort_keys=True, separators=(",", ":"), ensure_ascii=False))  # fmt: skip
+    return SourceItem(
+        key_hint,
+        shard_uri,
+        member=image.name,
+        offset=image.offset,
+        size=image.size,
+        label=label or None,
+        fields=json.dumps(carried, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    )

@@ -4,6 +4,7 @@ The condition c is a codec and the bpp of the real codec at q; the "slightly com
 the same codec at q - slight_qp_offset. The choice is a pure function of (seed, epoch, key), so
 the set of items of an epoch does not depend on how many ranks or workers read it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,7 +12,15 @@ from dataclasses import dataclass, field
 
 from shards.codec_meta import parse_codec_meta
 from shards.errors import ShardError
-from shards.layout import BASE_GROUP, CLEAN_SUFFIX, CODEC_GROUPS, LIBRARY_NAMES, LQ_SUFFIX, META_SUFFIX, bitstream_suffix
+from shards.layout import (
+    BASE_GROUP,
+    CLEAN_SUFFIX,
+    CODEC_GROUPS,
+    LIBRARY_NAMES,
+    LQ_SUFFIX,
+    META_SUFFIX,
+    bitstream_suffix,
+)
 from shards.loader.plan import rng_for
 
 
@@ -41,7 +50,9 @@ class ConditionSpec:
         weights = dict(self.codec_weights) if self.codec_weights else {codec: 1.0 for codec in groups}
         missing = [codec for codec, weight in weights.items() if weight > 0 and codec not in groups]
         if missing:
-            raise ValueError(f"condition weights name {', '.join(missing)} but the loader reads only {', '.join(groups)}")
+            raise ValueError(
+                f"condition weights name {', '.join(missing)} but the loader reads only {', '.join(groups)}"
+            )
         total = sum(weights.get(codec, 0.0) for codec in groups)
         if total <= 0:
             raise ValueError(f"condition weights {weights} give no codec of {', '.join(groups)} a chance")
@@ -75,8 +86,15 @@ class Selection:
     value_range: str
 
 
-def sample_condition(key: str, members: Mapping[str, Mapping[str, bytes]], spec: ConditionSpec,
-                     weights: tuple[tuple[str, float], ...], seed: int, epoch: int | str, shard: str) -> Selection:
+def sample_condition(
+    key: str,
+    members: Mapping[str, Mapping[str, bytes]],
+    spec: ConditionSpec,
+    weights: tuple[tuple[str, float], ...],
+    seed: int,
+    epoch: int | str,
+    shard: str,
+) -> Selection:
     """Choose the codec (by weight) and q (uniform over the eligible QPs) for ``key``; ShardError if impossible."""
     rng = rng_for(seed, epoch, key, "condition")
     codecs = [codec for codec, _ in weights]
@@ -86,17 +104,29 @@ def sample_condition(key: str, members: Mapping[str, Mapping[str, bytes]], spec:
     coded = meta.clean_qps()
     eligible = spec.eligible_qps(set(coded))
     if not eligible:
-        raise ShardError(f"{where}: no QP in {spec.qp_range} with q-{spec.slight_qp_offset} also coded (coded: {sorted(coded)})")
+        raise ShardError(
+            f"{where}: no QP in {spec.qp_range} with q-{spec.slight_qp_offset} also coded (coded: {sorted(coded)})"
+        )
     qp = int(eligible[int(rng.integers(len(eligible)))])
     target, slight = coded[qp], coded[qp - spec.slight_qp_offset]
     return Selection(
-        key=key, codec=codec, qp=qp, slight_qp=qp - spec.slight_qp_offset, bpp=target.bpp, bpp_slight=slight.bpp,
-        clean_png=_member(members, BASE_GROUP, CLEAN_SUFFIX, where), lq_png=_member(members, BASE_GROUP, LQ_SUFFIX, where),
+        key=key,
+        codec=codec,
+        qp=qp,
+        slight_qp=qp - spec.slight_qp_offset,
+        bpp=target.bpp,
+        bpp_slight=slight.bpp,
+        clean_png=_member(members, BASE_GROUP, CLEAN_SUFFIX, where),
+        lq_png=_member(members, BASE_GROUP, LQ_SUFFIX, where),
         bitstream=_member(members, codec, bitstream_suffix(codec, target.name), where),
         bitstream_slight=_member(members, codec, bitstream_suffix(codec, slight.name), where),
-        sha256=target.sha256, sha256_slight=slight.sha256, height=meta.height, width=meta.width,
-        matrix=meta.matrix, value_range=meta.value_range,
-    )  # fmt: skip
+        sha256=target.sha256,
+        sha256_slight=slight.sha256,
+        height=meta.height,
+        width=meta.width,
+        matrix=meta.matrix,
+        value_range=meta.value_range,
+    )
 
 
 def condition_prompt(codec: str, bpp: float) -> str:

@@ -4,6 +4,7 @@ A worker's stream: its blocks (plan) -> reader threads run read_groups -> zip_gr
 sample_condition per shard (only what the items need stays in memory) -> the block is permuted ->
 decode_pictures -> random_crop -> to_tensors. The next block loads while this one decodes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,15 @@ from shards.layout import BASE_GROUP, shard_path
 from shards.loader.condition import ConditionSpec, Selection, sample_condition
 from shards.loader.plan import block_owners, block_permutation, epoch_blocks, resampled_blocks, rng_for
 from shards.loader.progress import STATE_VERSION, EpochProgress, resume_position, worker_role
-from shards.loader.stages import KEY, decode_pictures, parse_groups, random_crop, read_group_bytes, to_tensors, zip_groups
+from shards.loader.stages import (
+    KEY,
+    decode_pictures,
+    parse_groups,
+    random_crop,
+    read_group_bytes,
+    to_tensors,
+    zip_groups,
+)
 from shards.storage import Storage
 
 LOG = logging.getLogger("shards.loader")
@@ -39,13 +48,25 @@ class SkipCounter:
 
     def skip_shard(self, shard: str, error: BaseException) -> None:
         self.shards += 1
-        LOG.warning("skipped shard %s: %s: %s (skipped so far here: %d shards, %d samples)",
-                    shard, type(error).__name__, error, self.shards, self.samples)  # fmt: skip
+        LOG.warning(
+            "skipped shard %s: %s: %s (skipped so far here: %d shards, %d samples)",
+            shard,
+            type(error).__name__,
+            error,
+            self.shards,
+            self.samples,
+        )
 
     def skip_sample(self, key: str, error: BaseException) -> None:
         self.samples += 1
-        LOG.warning("skipped sample %s: %s: %s (skipped so far here: %d shards, %d samples)",
-                    key, type(error).__name__, error, self.shards, self.samples)  # fmt: skip
+        LOG.warning(
+            "skipped sample %s: %s: %s (skipped so far here: %d shards, %d samples)",
+            key,
+            type(error).__name__,
+            error,
+            self.shards,
+            self.samples,
+        )
 
 
 class ShardDataset(IterableDataset):
@@ -55,10 +76,27 @@ class ShardDataset(IterableDataset):
     position is exact when the dataset is iterated in-process or through ShardLoader.
     """
 
-    def __init__(self, *, root: str, shards: list[int], groups: tuple[str, ...], condition: ConditionSpec, crop: int | None,
-                 seed: int, storage_options: dict | None, rank: int, world_size: int, resampled: bool,
-                 shards_per_block: int, shuffle: bool, upsample_lq: bool, picture_dtype: torch.dtype,
-                 read_threads: int, retry_seconds: float, identity: dict[str, str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        root: str,
+        shards: list[int],
+        groups: tuple[str, ...],
+        condition: ConditionSpec,
+        crop: int | None,
+        seed: int,
+        storage_options: dict | None,
+        rank: int,
+        world_size: int,
+        resampled: bool,
+        shards_per_block: int,
+        shuffle: bool,
+        upsample_lq: bool,
+        picture_dtype: torch.dtype,
+        read_threads: int,
+        retry_seconds: float,
+        identity: dict[str, str],
+    ) -> None:
         super().__init__()
         self.retry_seconds = retry_seconds
         self.identity = identity  # {group: config hash} of what is read: which data this is, wherever it lives
@@ -75,11 +113,22 @@ class ShardDataset(IterableDataset):
 
     def settings(self) -> dict:
         """What decides the items and their order (recorded by trainers; a resume must not change it)."""
-        return {"dataset": self.identity, "groups": list(self.groups), "qp_range": list(self.condition.qp_range),
-                "codec_weights": dict(self.condition.codec_weights or {}), "slight_qp_offset": self.condition.slight_qp_offset,
-                "crop": self.crop, "seed": self.seed, "world_size": self.world_size, "resampled": self.resampled,
-                "shards_per_block": self.shards_per_block, "shuffle": self.shuffle, "upsample_lq": self.upsample_lq,
-                "picture_dtype": str(self.picture_dtype).removeprefix("torch."), "num_shards": len(self.shards)}  # fmt: skip
+        return {
+            "dataset": self.identity,
+            "groups": list(self.groups),
+            "qp_range": list(self.condition.qp_range),
+            "codec_weights": dict(self.condition.codec_weights or {}),
+            "slight_qp_offset": self.condition.slight_qp_offset,
+            "crop": self.crop,
+            "seed": self.seed,
+            "world_size": self.world_size,
+            "resampled": self.resampled,
+            "shards_per_block": self.shards_per_block,
+            "shuffle": self.shuffle,
+            "upsample_lq": self.upsample_lq,
+            "picture_dtype": str(self.picture_dtype).removeprefix("torch."),
+            "num_shards": len(self.shards),
+        }
 
     # ---- epochs and state -------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -87,18 +136,39 @@ class ShardDataset(IterableDataset):
         self._epoch, self._resume, self._progress = epoch, None, None
 
     def state_dict(self) -> dict:
-        identity = {"version": STATE_VERSION, "seed": self.seed, "rank": self.rank, "world_size": self.world_size,
-                    "resampled": self.resampled, "num_shards": len(self.shards)}  # fmt: skip
+        identity = {
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "resampled": self.resampled,
+            "num_shards": len(self.shards),
+        }
         if self._progress is not None:
             return {**identity, **self._progress.state()}
         if self._resume is not None:
-            return {**identity, **{name: self._resume[name] for name in ("epoch", "samples_seen", "num_workers", "next_worker", "positions")}}
-        return {**identity, "epoch": self._epoch, "samples_seen": 0, "num_workers": None, "next_worker": 0, "positions": None}
+            return {
+                **identity,
+                **{
+                    name: self._resume[name]
+                    for name in ("epoch", "samples_seen", "num_workers", "next_worker", "positions")
+                },
+            }
+        return {
+            **identity,
+            "epoch": self._epoch,
+            "samples_seen": 0,
+            "num_workers": None,
+            "next_worker": 0,
+            "positions": None,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("version", "seed", "rank", "world_size", "resampled", "num_shards"):
             if state.get(name) != self.state_dict()[name]:
-                raise ShardError(f"cannot resume: the state has {name}={state.get(name)!r}, this loader {self.state_dict()[name]!r}")
+                raise ShardError(
+                    f"cannot resume: the state has {name}={state.get(name)!r}, this loader {self.state_dict()[name]!r}"
+                )
         self._epoch, self._progress = int(state["epoch"]), None
         self._resume = dict(state) if state["samples_seen"] else None
 
@@ -111,9 +181,20 @@ class ShardDataset(IterableDataset):
         """Start the next epoch's bookkeeping here (ShardLoader calls it once its workers hold their copies)."""
         epoch, resume = self._start_epoch()
         resume_position(resume, 0, num_workers)  # refuses a state saved with another worker count
-        owners = None if self.resampled else block_owners(
-            self.shards, seed=self.seed, epoch=epoch, rank=self.rank, world_size=self.world_size,
-            num_workers=num_workers, shards_per_block=self.shards_per_block, shuffle=self.shuffle)  # fmt: skip
+        owners = (
+            None
+            if self.resampled
+            else block_owners(
+                self.shards,
+                seed=self.seed,
+                epoch=epoch,
+                rank=self.rank,
+                world_size=self.world_size,
+                num_workers=num_workers,
+                shards_per_block=self.shards_per_block,
+                shuffle=self.shuffle,
+            )
+        )
         self._progress = EpochProgress(epoch, num_workers, owners, resume)
         return epoch, resume
 
@@ -148,29 +229,50 @@ class ShardDataset(IterableDataset):
         # A resampled stream is named by the epoch and how much was seen before it: a resumed run draws anew.
         stream = f"{epoch}.{resume['samples_seen'] if resume else 0}" if self.resampled else None
         if stream is not None:
-            blocks = resampled_blocks(self.shards, seed=self.seed, stream=stream, rank=self.rank, worker=worker,
-                                      shards_per_block=self.shards_per_block)  # fmt: skip
+            blocks = resampled_blocks(
+                self.shards,
+                seed=self.seed,
+                stream=stream,
+                rank=self.rank,
+                worker=worker,
+                shards_per_block=self.shards_per_block,
+            )
             start_block, consumed = 0, frozenset()
         else:
             start_block, consumed = resume_position(resume, worker, num_workers)
-            blocks = enumerate(epoch_blocks(self.shards, seed=self.seed, epoch=epoch, rank=self.rank, world_size=self.world_size,
-                                            worker=worker, num_workers=num_workers, shards_per_block=self.shards_per_block,
-                                            shuffle=self.shuffle))  # fmt: skip
+            blocks = enumerate(
+                epoch_blocks(
+                    self.shards,
+                    seed=self.seed,
+                    epoch=epoch,
+                    rank=self.rank,
+                    world_size=self.world_size,
+                    worker=worker,
+                    num_workers=num_workers,
+                    shards_per_block=self.shards_per_block,
+                    shuffle=self.shuffle,
+                )
+            )
         todo = ((index, block) for index, block in blocks if index >= start_block)
         pool = ThreadPoolExecutor(self.read_threads, thread_name_prefix="shard-read")
         try:
             pending = self._submit(pool, storage, next(todo, None), epoch, stream, worker)
             while pending is not None:
                 block_index, condition_epoch, futures = pending
-                pending = self._submit(pool, storage, next(todo, None), epoch, stream, worker)  # the next block loads meanwhile
+                pending = self._submit(
+                    pool, storage, next(todo, None), epoch, stream, worker
+                )  # the next block loads meanwhile
                 selections = []
                 for future in futures:
                     loaded, skipped = future.result()
                     selections += loaded
                     for kind, name, error in skipped:
                         (self.skips.skip_shard if kind == "shard" else self.skips.skip_sample)(name, error)
-                order = (block_permutation(len(selections), self.seed, condition_epoch, self.rank, worker, block_index)
-                         if self.shuffle else range(len(selections)))  # fmt: skip
+                order = (
+                    block_permutation(len(selections), self.seed, condition_epoch, self.rank, worker, block_index)
+                    if self.shuffle
+                    else range(len(selections))
+                )
                 for position in order:
                     selection, selections[position] = selections[position], None
                     if block_index == start_block and selection.key in consumed:
@@ -181,15 +283,26 @@ class ShardDataset(IterableDataset):
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _submit(self, pool: ThreadPoolExecutor, storage: Storage, block: tuple[int, list[int]] | None, epoch: int,
-                stream: str | None, worker: int):  # fmt: skip
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        storage: Storage,
+        block: tuple[int, list[int]] | None,
+        epoch: int,
+        stream: str | None,
+        worker: int,
+    ):
         """Start loading the shards of a block in the reader threads: (block index, condition epoch, futures)."""
         if block is None:
             return None
         block_index, indices = block
         # Resampled blocks draw shards again and again: each draw gets its own conditions and crops.
         condition_epoch: int | str = epoch if stream is None else f"{stream}.{self.rank}.{worker}.{block_index}"
-        return block_index, condition_epoch, [pool.submit(self._load_shard, storage, index, condition_epoch) for index in indices]
+        return (
+            block_index,
+            condition_epoch,
+            [pool.submit(self._load_shard, storage, index, condition_epoch) for index in indices],
+        )
 
     def _load_shard(self, storage: Storage, index: int, epoch: int | str) -> tuple[list[Selection], list[tuple]]:
         """Stages read_groups -> zip_groups -> sample_condition for one shard (in a reader thread, so that only

@@ -11,6 +11,7 @@ position is (block, keys already consumed in it), so a resumed worker reads only
 again. Everything is a pure function of its arguments: the main process computes the same plan
 as the workers to turn consumed keys into positions.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,29 +82,58 @@ def epoch_order(shards: Sequence[int], seed: int, epoch: int, shuffle: bool) -> 
     return [shards[i] for i in rng_for(seed, epoch, "shard-order").permutation(len(shards))]
 
 
-def epoch_blocks(shards: Sequence[int], *, seed: int, epoch: int, rank: int, world_size: int, worker: int,
-                 num_workers: int, shards_per_block: int, shuffle: bool) -> list[list[int]]:
+def epoch_blocks(
+    shards: Sequence[int],
+    *,
+    seed: int,
+    epoch: int,
+    rank: int,
+    world_size: int,
+    worker: int,
+    num_workers: int,
+    shards_per_block: int,
+    shuffle: bool,
+) -> list[list[int]]:
     """One worker's shards of one epoch, in blocks of ``shards_per_block``; no shard is in two workers."""
     ordered = epoch_order(shards, seed, epoch, shuffle)
     mine = split_by_worker(split_by_node(ordered, rank, world_size), worker, num_workers)
     return [mine[start : start + shards_per_block] for start in range(0, len(mine), shards_per_block)]
 
 
-def block_owners(shards: Sequence[int], *, seed: int, epoch: int, rank: int, world_size: int, num_workers: int,
-                 shards_per_block: int, shuffle: bool) -> dict[int, tuple[int, int]]:
+def block_owners(
+    shards: Sequence[int],
+    *,
+    seed: int,
+    epoch: int,
+    rank: int,
+    world_size: int,
+    num_workers: int,
+    shards_per_block: int,
+    shuffle: bool,
+) -> dict[int, tuple[int, int]]:
     """shard index -> (worker, block) for one rank and epoch: how the main process attributes a consumed key."""
     owners = {}
     for worker in range(num_workers):
-        blocks = epoch_blocks(shards, seed=seed, epoch=epoch, rank=rank, world_size=world_size, worker=worker,
-                              num_workers=num_workers, shards_per_block=shards_per_block, shuffle=shuffle)  # fmt: skip
+        blocks = epoch_blocks(
+            shards,
+            seed=seed,
+            epoch=epoch,
+            rank=rank,
+            world_size=world_size,
+            worker=worker,
+            num_workers=num_workers,
+            shards_per_block=shards_per_block,
+            shuffle=shuffle,
+        )
         for block_index, block in enumerate(blocks):
             for shard in block:
                 owners[shard] = (worker, block_index)
     return owners
 
 
-def resampled_blocks(shards: Sequence[int], *, seed: int, stream: str, rank: int, worker: int,
-                     shards_per_block: int) -> Iterator[tuple[int, list[int]]]:
+def resampled_blocks(
+    shards: Sequence[int], *, seed: int, stream: str, rank: int, worker: int, shards_per_block: int
+) -> Iterator[tuple[int, list[int]]]:
     """Endless (block index, shards) drawn uniformly with replacement; ``stream`` names the draw (epoch, resume)."""
     if not shards:
         return

@@ -11,6 +11,7 @@ the workers' roles (process i plays worker (i + next_worker) mod n) and the batc
 the interrupted run would have seen them. In resampled mode only the count matters: a resumed stream is
 drawn afresh from a stream name that includes the count, so it does not replay what was seen.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -24,13 +25,17 @@ STATE_VERSION = 1
 class EpochProgress:
     """Consumption of one epoch by one rank; ``owners`` maps shard -> (worker, block) (None when resampled)."""
 
-    def __init__(self, epoch: int, num_workers: int, owners: dict[int, tuple[int, int]] | None, resume: dict | None = None) -> None:
+    def __init__(
+        self, epoch: int, num_workers: int, owners: dict[int, tuple[int, int]] | None, resume: dict | None = None
+    ) -> None:
         self.epoch = epoch
         self.num_workers = num_workers
         self.owners = owners
         self.samples_seen = int(resume["samples_seen"]) if resume else 0
         saved = resume.get("positions") if resume else None
-        self.positions: list[list] = [[int(block), list(keys)] for block, keys in saved] if saved else [[0, []] for _ in range(num_workers)]
+        self.positions: list[list] = (
+            [[int(block), list(keys)] for block, keys in saved] if saved else [[0, []] for _ in range(num_workers)]
+        )
         self.next_worker = int(resume.get("next_worker", 0)) if resume else 0
 
     def record(self, keys: Iterable[str]) -> None:
@@ -51,8 +56,13 @@ class EpochProgress:
 
     def state(self) -> dict:
         positions = None if self.owners is None else [[block, list(keys)] for block, keys in self.positions]
-        return {"epoch": self.epoch, "samples_seen": self.samples_seen, "num_workers": self.num_workers,
-                "next_worker": self.next_worker, "positions": positions}
+        return {
+            "epoch": self.epoch,
+            "samples_seen": self.samples_seen,
+            "num_workers": self.num_workers,
+            "next_worker": self.next_worker,
+            "positions": positions,
+        }
 
 
 def resume_position(resume: dict | None, worker: int, num_workers: int) -> tuple[int, frozenset[str]]:
@@ -60,8 +70,10 @@ def resume_position(resume: dict | None, worker: int, num_workers: int) -> tuple
     if not resume or not resume.get("positions"):
         return 0, frozenset()
     if resume["num_workers"] != num_workers:
-        raise ShardError(f"the resume state was saved with {resume['num_workers']} loader workers, this loader has {num_workers}: "
-                         "resume with the same num_workers (and world size)")  # fmt: skip
+        raise ShardError(
+            f"the resume state was saved with {resume['num_workers']} loader workers, this loader has {num_workers}: "
+            "resume with the same num_workers (and world size)"
+        )
     block, keys = resume["positions"][worker]
     return int(block), frozenset(keys)
 

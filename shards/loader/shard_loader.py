@@ -17,6 +17,7 @@ Do not give the loader to ``accelerator.prepare``: it already splits by rank (ac
 or re-split its batches); move batches to the device yourself. A corrupt shard or member is skipped,
 counted (``dataset.skips`` in-process) and logged on the ``shards.loader`` logger, never raised.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,13 +55,19 @@ class ShardLoader(DataLoader):
         """Shards and samples skipped as corrupt, summed over this loader's worker processes (or in-process)."""
         if self.num_workers == 0:
             return self.dataset.skips  # type: ignore[attr-defined]
-        return SkipCounter(sum(shards for shards, _ in self._worker_skips.values()),
-                           sum(samples for _, samples in self._worker_skips.values()))
+        return SkipCounter(
+            sum(shards for shards, _ in self._worker_skips.values()),
+            sum(samples for _, samples in self._worker_skips.values()),
+        )
 
     def settings(self) -> dict:
         """The data settings that decide which items come in which order (for a trainer's recorded config)."""
-        return {**self.dataset.settings(), "batch_size": self.batch_size, "num_workers": self.num_workers,  # type: ignore[attr-defined]
-                "drop_last": self.drop_last}
+        return {
+            **self.dataset.settings(),
+            "batch_size": self.batch_size,
+            "num_workers": self.num_workers,  # type: ignore[attr-defined]
+            "drop_last": self.drop_last,
+        }
 
     def __iter__(self):
         dataset: ShardDataset = self.dataset  # type: ignore[assignment]
@@ -88,11 +95,22 @@ class ShardLoader(DataLoader):
         self.dataset.load_state_dict(state)  # type: ignore[attr-defined]
 
 
-def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None = None, condition: ConditionSpec | None = None,
-                 crop: int | None = None, seed: int = 0, storage_options: dict | None = None, rank: int | None = None,
-                 world_size: int | None = None, resampled: bool = False, shuffle_buffer: int = 512,
-                 upsample_lq: bool = False, picture_dtype: torch.dtype = torch.float32, read_threads: int = 4,
-                 retry_seconds: float = RETRY_SECONDS) -> ShardDataset:  # fmt: skip
+def open_dataset(
+    root_or_urls: str | Sequence[str],
+    groups: Sequence[str] | None = None,
+    condition: ConditionSpec | None = None,
+    crop: int | None = None,
+    seed: int = 0,
+    storage_options: dict | None = None,
+    rank: int | None = None,
+    world_size: int | None = None,
+    resampled: bool = False,
+    shuffle_buffer: int = 512,
+    upsample_lq: bool = False,
+    picture_dtype: torch.dtype = torch.float32,
+    read_threads: int = 4,
+    retry_seconds: float = RETRY_SECONDS,
+) -> ShardDataset:
     """A ShardDataset over a dataset root (local or s3://) or a list of its base shard URLs.
 
     groups: codec groups to read (default: all in dataset.json); condition: codecs, weights, QP range;
@@ -117,27 +135,51 @@ def open_dataset(root_or_urls: str | Sequence[str], groups: Sequence[str] | None
     condition = condition or ConditionSpec()
     for codec, _ in condition.resolved(groups):
         if not condition.eligible_qps(set(facts["groups"][codec].get("qps", []))):
-            raise ShardError(f"{root}: {codec}'s QP grid {facts['groups'][codec].get('qps')} has no QP in {condition.qp_range} "
-                             f"with q-{condition.slight_qp_offset} coded too")  # fmt: skip
+            raise ShardError(
+                f"{root}: {codec}'s QP grid {facts['groups'][codec].get('qps')} has no QP in {condition.qp_range} "
+                f"with q-{condition.slight_qp_offset} coded too"
+            )
     if picture_dtype not in (torch.float32, torch.uint8):
         raise ValueError(f"picture_dtype must be torch.float32 or torch.uint8, got {picture_dtype}")
     if crop is not None and (crop % facts["scale"] or crop > facts["size"]):
-        raise ValueError(f"crop {crop} must be a multiple of the scale {facts['scale']} and at most the size {facts['size']}")
+        raise ValueError(
+            f"crop {crop} must be a multiple of the scale {facts['scale']} and at most the size {facts['size']}"
+        )
     complete, incomplete = list_shards(storage, groups, facts["num_shards"])
     if incomplete:
-        LOG.warning("%s: %d of %d shards are not complete in %s and are left out: %s", root, len(incomplete),
-                    facts["num_shards"], ", ".join((BASE_GROUP, *groups)), incomplete[:10])  # fmt: skip
+        LOG.warning(
+            "%s: %d of %d shards are not complete in %s and are left out: %s",
+            root,
+            len(incomplete),
+            facts["num_shards"],
+            ", ".join((BASE_GROUP, *groups)),
+            incomplete[:10],
+        )
     if chosen is not None:
         left_out = sorted(set(chosen) - set(complete))
         if left_out:
             LOG.warning("%s: asked shards %s are not complete and are left out", root, left_out[:10])
         complete = sorted(set(chosen) & set(complete))
     rank, world_size = _rank_and_world(rank, world_size)
-    return ShardDataset(root=root, shards=complete, groups=groups, condition=condition, crop=crop, seed=seed,
-                        storage_options=storage_options, rank=rank, world_size=world_size, resampled=resampled,
-                        shards_per_block=max(1, math.ceil(shuffle_buffer / facts["shard_size"])), shuffle=shuffle_buffer > 0,
-                        upsample_lq=upsample_lq, picture_dtype=picture_dtype, read_threads=read_threads,
-                        retry_seconds=retry_seconds, identity=_identity(facts, groups))  # fmt: skip
+    return ShardDataset(
+        root=root,
+        shards=complete,
+        groups=groups,
+        condition=condition,
+        crop=crop,
+        seed=seed,
+        storage_options=storage_options,
+        rank=rank,
+        world_size=world_size,
+        resampled=resampled,
+        shards_per_block=max(1, math.ceil(shuffle_buffer / facts["shard_size"])),
+        shuffle=shuffle_buffer > 0,
+        upsample_lq=upsample_lq,
+        picture_dtype=picture_dtype,
+        read_threads=read_threads,
+        retry_seconds=retry_seconds,
+        identity=_identity(facts, groups),
+    )
 
 
 def _resolve_source(root_or_urls: str | Sequence[str]) -> tuple[str, list[int] | None]:
@@ -150,7 +192,9 @@ def _resolve_source(root_or_urls: str | Sequence[str]) -> tuple[str, list[int] |
     parsed = [shard_index_of_url(url) for url in root_or_urls]
     roots = {root for root, _ in parsed}
     if len(roots) != 1:
-        raise ShardError(f"shard URLs come from {len(roots)} dataset roots ({sorted(roots)[:3]}...); give one dataset at a time")
+        raise ShardError(
+            f"shard URLs come from {len(roots)} dataset roots ({sorted(roots)[:3]}...); give one dataset at a time"
+        )
     return roots.pop(), sorted({index for _, index in parsed})
 
 
@@ -163,14 +207,20 @@ def _dataset_facts(info: dict, root: str) -> dict:
 
 def _identity(facts: dict, groups: tuple[str, ...]) -> dict[str, str]:
     """{group: config hash} of the base group and the codec groups read (dataset.json)."""
-    return {group: facts["groups"][group].get("config_hash", "") for group in (BASE_GROUP, *groups) if group in facts["groups"]}
+    return {
+        group: facts["groups"][group].get("config_hash", "")
+        for group in (BASE_GROUP, *groups)
+        if group in facts["groups"]
+    }
 
 
 def _rank_and_world(rank: int | None, world_size: int | None) -> tuple[int, int]:
     if rank is None or world_size is None:
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         rank = rank if rank is not None else (torch.distributed.get_rank() if distributed else 0)
-        world_size = world_size if world_size is not None else (torch.distributed.get_world_size() if distributed else 1)
+        world_size = (
+            world_size if world_size is not None else (torch.distributed.get_world_size() if distributed else 1)
+        )
     if not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in [0, world_size={world_size})")
     return rank, world_size

@@ -1,12 +1,13 @@
 """The loader's stages after the plan, each a plain function over plain data:
 
-    read_groups       the tars of the asked groups for one shard index -> {group: [(key, members)]}
-    zip_groups        -> [(key, {group: members})], same keys in the same order or a ShardError
-    (sample_condition in condition.py: codec, QP, and only the members an item needs)
-    decode_pictures   -> {clean, lq, codec_out, codec_out_slight} RGB uint8 arrays
-    random_crop       aligned crops: the lq crop is the clean crop divided by the scale
-    to_tensors        -> the item dict (ITEM_FIELDS)
+read_groups       the tars of the asked groups for one shard index -> {group: [(key, members)]}
+zip_groups        -> [(key, {group: members})], same keys in the same order or a ShardError
+(sample_condition in condition.py: codec, QP, and only the members an item needs)
+decode_pictures   -> {clean, lq, codec_out, codec_out_slight} RGB uint8 arrays
+random_crop       aligned crops: the lq crop is the clean crop divided by the scale
+to_tensors        -> the item dict (ITEM_FIELDS)
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -71,10 +72,14 @@ def decode_pictures(selection: Selection) -> dict[str, np.ndarray]:
         CLEAN: decode_png(selection.clean_png, f"{selection.key} clean"),
         LQ: decode_png(selection.lq_png, f"{selection.key} lq"),
         CODEC_OUT: decode(selection.bitstream, selection.codec, size=size, expected_sha256=selection.sha256, **colour),
-        CODEC_OUT_SLIGHT: decode(selection.bitstream_slight, selection.codec, size=size, expected_sha256=selection.sha256_slight, **colour),
-    }  # fmt: skip
+        CODEC_OUT_SLIGHT: decode(
+            selection.bitstream_slight, selection.codec, size=size, expected_sha256=selection.sha256_slight, **colour
+        ),
+    }
     if pictures[CLEAN].shape[:2] != size:
-        raise ShardError(f"{selection.key}: clean picture is {pictures[CLEAN].shape[:2]}, the {selection.codec} meta says {size}")
+        raise ShardError(
+            f"{selection.key}: clean picture is {pictures[CLEAN].shape[:2]}, the {selection.codec} meta says {size}"
+        )
     return pictures
 
 
@@ -86,7 +91,9 @@ def scale_of(pictures: Mapping[str, np.ndarray], key: str) -> int:
     return height // lq_height
 
 
-def random_crop(pictures: Mapping[str, np.ndarray], size: int | None, rng: np.random.Generator, key: str) -> dict[str, np.ndarray]:
+def random_crop(
+    pictures: Mapping[str, np.ndarray], size: int | None, rng: np.random.Generator, key: str
+) -> dict[str, np.ndarray]:
     """The same ``size``² window of clean and both codec outputs, and its (size / scale)² image in lq.
 
     The window's corner is a multiple of the scale so that it maps to whole lq pixels. None = no crop.
@@ -99,14 +106,20 @@ def random_crop(pictures: Mapping[str, np.ndarray], size: int | None, rng: np.ra
         raise ShardError(f"{key}: cannot take a {size}² crop of a {width}x{height} picture at scale {scale}")
     top = scale * int(rng.integers((height - size) // scale + 1))
     left = scale * int(rng.integers((width - size) // scale + 1))
-    cropped = {name: pictures[name][top : top + size, left : left + size] for name in (CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT)}
+    cropped = {
+        name: pictures[name][top : top + size, left : left + size] for name in (CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT)
+    }
     lq_size = size // scale
     cropped[LQ] = pictures[LQ][top // scale : top // scale + lq_size, left // scale : left // scale + lq_size]
     return cropped
 
 
-def to_tensors(pictures: Mapping[str, np.ndarray], selection: Selection, upsample_lq: bool = False,
-               picture_dtype: torch.dtype = torch.float32) -> dict:  # fmt: skip
+def to_tensors(
+    pictures: Mapping[str, np.ndarray],
+    selection: Selection,
+    upsample_lq: bool = False,
+    picture_dtype: torch.dtype = torch.float32,
+) -> dict:
     """The item: 3xHxW pictures (float32 in [0, 1], or uint8 in [0, 255] to be scaled on the GPU: a quarter
     of the bytes through the DataLoader's shared memory), the condition as one-hot + bpp + prompt, the key."""
     if picture_dtype not in (torch.float32, torch.uint8):

@@ -1,4 +1,5 @@
 """Shared helpers for the codec tests: photo crops and the independent ffmpeg decoder."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,15 +27,30 @@ def crop(image: np.ndarray, size: int, top: int = 0, left: int = 0) -> np.ndarra
 def ffmpeg_decode_yuv420(bitstream_path: Path, codec: str, width: int, height: int) -> Yuv420:
     """Decode with the ffmpeg binary of imageio-ffmpeg (a decoder independent of our PyAV path)."""
     pixel_format = "yuv420p10le" if codec == "vvenc" else "yuv420p"  # vvenc codes at 10 bits; we round to 8
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", RAW_FORMATS[codec],
-               "-i", str(bitstream_path), "-f", "rawvideo", "-pix_fmt", pixel_format, "-"]  # fmt: skip
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        RAW_FORMATS[codec],
+        "-i",
+        str(bitstream_path),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        pixel_format,
+        "-",
+    ]
     stdout = subprocess.run(command, capture_output=True, check=True, timeout=120).stdout
     if codec == "vvenc":
         raw = np.clip((np.frombuffer(stdout, "<u2").astype(np.uint32) + 2) >> 2, 0, 255).astype(np.uint8)
     else:
         raw = np.frombuffer(stdout, np.uint8)
     luma_size, chroma_size = width * height, (width // 2) * (height // 2)
-    assert raw.size == luma_size + 2 * chroma_size, f"ffmpeg produced {raw.size} bytes, expected one {width}x{height} picture"
+    assert raw.size == luma_size + 2 * chroma_size, (
+        f"ffmpeg produced {raw.size} bytes, expected one {width}x{height} picture"
+    )
     return Yuv420(
         raw[:luma_size].reshape(height, width),
         raw[luma_size : luma_size + chroma_size].reshape(height // 2, width // 2),
@@ -44,8 +60,21 @@ def ffmpeg_decode_yuv420(bitstream_path: Path, codec: str, width: int, height: i
 
 def slice_qps(bitstream_path: Path, codec: str) -> list[int]:
     """Slice QPs as ffmpeg's trace_headers bitstream filter reads them (init QP + slice delta)."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-f", RAW_FORMATS[codec], "-i", str(bitstream_path),
-               "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"]  # fmt: skip
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-f",
+        RAW_FORMATS[codec],
+        "-i",
+        str(bitstream_path),
+        "-c",
+        "copy",
+        "-bsf:v",
+        "trace_headers",
+        "-f",
+        "null",
+        "-",
+    ]
     log = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120).stderr
     init_name = {"x264": "pic_init_qp_minus26", "x265": "init_qp_minus26", "vvenc": "pps_init_qp_minus26"}[codec]
     delta_name = {"x264": "slice_qp_delta", "x265": "slice_qp_delta", "vvenc": "sh_qp_delta"}[codec]

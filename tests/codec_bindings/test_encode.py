@@ -1,4 +1,5 @@
 """encode/decode on real images: bpp from real bytes, recon = an independent decoder, QP really used."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ CODECS = ["x264", "x265", "vvenc"]
 
 @pytest.fixture(scope="module")
 def photo_crops(photo_dir):
-    return [crop(load_rgb(photo_dir / f"{name}.png"), 256, 64, 128) for name in ("coffee", "motorcycle", "ihc", "chelsea")]
+    return [
+        crop(load_rgb(photo_dir / f"{name}.png"), 256, 64, 128) for name in ("coffee", "motorcycle", "ihc", "chelsea")
+    ]
 
 
 @pytest.mark.parametrize("codec", CODECS)

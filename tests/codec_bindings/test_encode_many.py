@@ -1,4 +1,5 @@
 """encode_many: the QP grid of many pictures, identical to one encode per picture."""
+
 from __future__ import annotations
 
 import pytest

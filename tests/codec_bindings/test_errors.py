@@ -1,4 +1,5 @@
 """Bad input gets a clear exception naming the problem; failures never leave a child process behind."""
+
 from __future__ import annotations
 
 import hashlib

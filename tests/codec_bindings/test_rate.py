@@ -1,4 +1,5 @@
 """match_rate: the rate-preserving recompression of the paper lands within one QP step of the target."""
+
 from __future__ import annotations
 
 import cv2

@@ -10,6 +10,7 @@ byte-identical stream is not expected everywhere. What we assert, and why:
   (same rate within 5 %, same quality within 0.3 dB), which a wrong QP mapping (off by one: ~12 % rate)
   would fail.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -25,12 +26,56 @@ from codec_bindings.yuv import rgb_to_yuv420, yuv420_to_rgb
 from tests.codec_bindings.helpers import crop, load_rgb
 
 CLI_ARGUMENTS = {
-    "x264": ["--qp", "{qp}", "--ipratio", "1.0", "--keyint", "1", "--preset", "medium", "--threads", "1",
-             "--input-res", "{w}x{h}", "--input-csp", "i420", "--fps", "25", "--quiet", "-o", "{out}", "{inp}"],
-    "x265": ["--qp", "{qp}", "--ipratio", "1.0", "--keyint", "1", "--preset", "medium", "--pools", "1",
-             "--frame-threads", "1", "--no-info", "--input-res", "{w}x{h}", "--input-csp", "i420", "--fps", "25",
-             "--log-level", "error", "--input", "{inp}", "-o", "{out}"],
-}  # fmt: skip
+    "x264": [
+        "--qp",
+        "{qp}",
+        "--ipratio",
+        "1.0",
+        "--keyint",
+        "1",
+        "--preset",
+        "medium",
+        "--threads",
+        "1",
+        "--input-res",
+        "{w}x{h}",
+        "--input-csp",
+        "i420",
+        "--fps",
+        "25",
+        "--quiet",
+        "-o",
+        "{out}",
+        "{inp}",
+    ],
+    "x265": [
+        "--qp",
+        "{qp}",
+        "--ipratio",
+        "1.0",
+        "--keyint",
+        "1",
+        "--preset",
+        "medium",
+        "--pools",
+        "1",
+        "--frame-threads",
+        "1",
+        "--no-info",
+        "--input-res",
+        "{w}x{h}",
+        "--input-csp",
+        "i420",
+        "--fps",
+        "25",
+        "--log-level",
+        "error",
+        "--input",
+        "{inp}",
+        "-o",
+        "{out}",
+    ],
+}
 
 
 def reference_encode(codec: str, image: np.ndarray, qp: int, tmp_path) -> bytes:
@@ -45,7 +90,9 @@ def reference_encode(codec: str, image: np.ndarray, qp: int, tmp_path) -> bytes:
     return output.read_bytes()
 
 
-@pytest.mark.parametrize("codec,decoder,qp", [("x264", "h264", 27), ("x264", "h264", 40), ("x265", "hevc", 22), ("x265", "hevc", 27)])
+@pytest.mark.parametrize(
+    "codec,decoder,qp", [("x264", "h264", 27), ("x264", "h264", 40), ("x265", "hevc", 22), ("x265", "hevc", 27)]
+)
 def test_library_matches_reference_cli(codec, decoder, qp, photo_dir, tmp_path):
     image = crop(load_rgb(photo_dir / "chelsea.png"), 256, 100, 60)
     ours = encode(image, codec, qp=qp, threads=1)

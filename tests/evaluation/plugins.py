@@ -1,4 +1,5 @@
 """Plug-ins named by 'py:tests.evaluation.plugins:NAME' in the evaluation tests."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,5 @@
 """BD-rate through the `bjontegaard` package: its README's example data, an independent formula, exact cases."""
+
 from __future__ import annotations
 
 import math
@@ -22,14 +23,21 @@ HIGH_RATE_TEST = [99896.96, 33952.04, 9787.8, 4469.0]
 HIGH_PSNR_TEST = [44.731, 41.875, 40.121, 38.651]
 
 
-@pytest.mark.parametrize(("method", "low", "high"), [
-    ("akima", -4.425245156997493, -4.0857609404152395),
-    ("pchip", -4.417485350589045, -4.47218200276197),
-    ("cubic", -4.420462706125383, -4.699437548068142),
-])
+@pytest.mark.parametrize(
+    ("method", "low", "high"),
+    [
+        ("akima", -4.425245156997493, -4.0857609404152395),
+        ("pchip", -4.417485350589045, -4.47218200276197),
+        ("cubic", -4.420462706125383, -4.699437548068142),
+    ],
+)
 def test_readme_example_data(method, low, high):
-    assert bd_rate(RATE_ANCHOR, PSNR_ANCHOR, RATE_TEST, PSNR_TEST, method=method).percent == pytest.approx(low, abs=1e-9)
-    assert bd_rate(HIGH_RATE_ANCHOR, HIGH_PSNR_ANCHOR, HIGH_RATE_TEST, HIGH_PSNR_TEST, method=method).percent == pytest.approx(high, abs=1e-9)
+    assert bd_rate(RATE_ANCHOR, PSNR_ANCHOR, RATE_TEST, PSNR_TEST, method=method).percent == pytest.approx(
+        low, abs=1e-9
+    )
+    assert bd_rate(
+        HIGH_RATE_ANCHOR, HIGH_PSNR_ANCHOR, HIGH_RATE_TEST, HIGH_PSNR_TEST, method=method
+    ).percent == pytest.approx(high, abs=1e-9)
 
 
 def _vceg_m33(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
@@ -43,8 +51,10 @@ def _vceg_m33(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
 
 
 def test_cubic_equals_the_vceg_m33_formula():
-    for data in ((RATE_ANCHOR, PSNR_ANCHOR, RATE_TEST, PSNR_TEST),
-                 (HIGH_RATE_ANCHOR, HIGH_PSNR_ANCHOR, HIGH_RATE_TEST, HIGH_PSNR_TEST)):
+    for data in (
+        (RATE_ANCHOR, PSNR_ANCHOR, RATE_TEST, PSNR_TEST),
+        (HIGH_RATE_ANCHOR, HIGH_PSNR_ANCHOR, HIGH_RATE_TEST, HIGH_PSNR_TEST),
+    ):
         assert bd_rate(*data, method="cubic").percent == pytest.approx(_vceg_m33(*data), abs=1e-9)
 
 
@@ -54,7 +64,9 @@ def test_self_comparison_is_zero(method):
 
     result = bd_rate(RATE_ANCHOR, PSNR_ANCHOR, RATE_ANCHOR, PSNR_ANCHOR, method=method)
     assert result.percent == 0.0 and result.note == "identical curves"
-    assert bjontegaard.bd_rate(RATE_ANCHOR, PSNR_ANCHOR, RATE_ANCHOR, PSNR_ANCHOR, method=method) == 0.0  # the package too
+    assert (
+        bjontegaard.bd_rate(RATE_ANCHOR, PSNR_ANCHOR, RATE_ANCHOR, PSNR_ANCHOR, method=method) == 0.0
+    )  # the package too
     lpips = [0.20, 0.25, 0.31, 0.40]
     assert bjontegaard.bd_rate(RATE_ANCHOR, [-v for v in lpips], RATE_ANCHOR, [-v for v in lpips], method=method) == 0.0
 

@@ -1,4 +1,5 @@
 """Colour correction toward the LQ input (adain / wavelet) and where the protocol applies it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,11 +33,15 @@ def test_adain_gives_the_reference_channel_statistics(photo_dir):
 
 def test_adain_matches_the_formula_on_floats():
     generator = torch.Generator().manual_seed(0)
-    content, reference = torch.rand(1, 3, 16, 16, generator=generator), torch.rand(1, 3, 16, 16, generator=generator) * 0.5
+    content, reference = (
+        torch.rand(1, 3, 16, 16, generator=generator),
+        torch.rand(1, 3, 16, 16, generator=generator) * 0.5,
+    )
     out = adain(content, reference)
     for channel in range(3):
-        expected = ((content[0, channel] - content[0, channel].mean()) / (content[0, channel].var() + 1e-5).sqrt()
-                    * (reference[0, channel].var() + 1e-5).sqrt() + reference[0, channel].mean())
+        expected = (content[0, channel] - content[0, channel].mean()) / (content[0, channel].var() + 1e-5).sqrt() * (
+            reference[0, channel].var() + 1e-5
+        ).sqrt() + reference[0, channel].mean()
         torch.testing.assert_close(out[0, channel], expected)
 
 
@@ -75,7 +80,9 @@ def test_protocol_applies_the_fix_where_configured(small_config, pixel_suite):
     base = small_config(limit=1, qps=(37,), crop_images=0)
     plain = evaluate(base, models, pixel_suite, progress=False).rows[0]
     decoded = evaluate(dataclasses.replace(base, color_fix="adain"), models, pixel_suite, progress=False).rows[0]
-    before = evaluate(dataclasses.replace(base, color_fix="adain", color_fix_at="sr"), models, pixel_suite, progress=False).rows[0]
+    before = evaluate(
+        dataclasses.replace(base, color_fix="adain", color_fix_at="sr"), models, pixel_suite, progress=False
+    ).rows[0]
     # after the codec: same bitstream, better picture; before the codec: another bitstream (the fixed SR was encoded)
     assert decoded["sha256"] == plain["sha256"] and decoded["psnr_rgb"] > plain["psnr_rgb"] + 2
     assert before["sha256"] != plain["sha256"] and before["psnr_rgb"] > plain["psnr_rgb"] + 2

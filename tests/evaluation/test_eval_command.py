@@ -5,10 +5,36 @@ from vrpsr_cli.main import main
 
 def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
     out = tmp_path / "results"
-    code = main(["eval", "--data", str(photo_dir), "--out", str(out), "--model", "bicubic", "--model",
-                 "py:tests.evaluation.plugins:sharpen", "--baseline", "identity", "--codecs", "x264", "--qps", "32,42",
-                 "--size", "128", "--limit", "2", "--metrics", "psnr_y,ssim_y,lpips_alex", "--weights-dir", str(tmp_path),
-                 "--simulator", "py:tests.evaluation.plugins:fake_simulator", "--no-progress"])
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(photo_dir),
+            "--out",
+            str(out),
+            "--model",
+            "bicubic",
+            "--model",
+            "py:tests.evaluation.plugins:sharpen",
+            "--baseline",
+            "identity",
+            "--codecs",
+            "x264",
+            "--qps",
+            "32,42",
+            "--size",
+            "128",
+            "--limit",
+            "2",
+            "--metrics",
+            "psnr_y,ssim_y,lpips_alex",
+            "--weights-dir",
+            str(tmp_path),
+            "--simulator",
+            "py:tests.evaluation.plugins:fake_simulator",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "lpips_alex unavailable: missing torchvision AlexNet" in captured.err
@@ -19,7 +45,9 @@ def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
 
 
 def test_vrpsr_eval_errors(photo_dir, tmp_path, capsys):
-    assert main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "esrgan", "--codecs", "x264"]) == 2
+    assert (
+        main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "esrgan", "--codecs", "x264"]) == 2
+    )
     assert "unknown model 'esrgan'" in capsys.readouterr().err
     assert main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "bicubic", "--mode", "crf"]) == 2
     assert "vvenc has no CRF mode" in capsys.readouterr().err

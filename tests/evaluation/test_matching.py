@@ -1,4 +1,5 @@
 """Every matched X̂ is within one QP step of R̄: checked against all QPs around it."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,11 @@ def test_match_brackets_the_target(photo, qp):
     matched = match_within_one_qp(photo.clean, "x264", target, label="astronaut")
     sizes = {q: encode(photo.clean, "x264", qp=q).bits for q in range(matched.encoded.qp - 2, matched.encoded.qp + 3)}
     assert sizes[matched.encoded.qp] == matched.encoded.bits and sizes[matched.neighbour_qp] == matched.neighbour_bits
-    assert min(sizes[matched.encoded.qp], matched.neighbour_bits) <= target <= max(sizes[matched.encoded.qp], matched.neighbour_bits)
+    assert (
+        min(sizes[matched.encoded.qp], matched.neighbour_bits)
+        <= target
+        <= max(sizes[matched.encoded.qp], matched.neighbour_bits)
+    )
     assert abs(matched.neighbour_qp - matched.encoded.qp) == 1
     # the closest size of all QPs around it
     assert abs(matched.encoded.bits - target) == min(abs(bits - target) for bits in sizes.values())

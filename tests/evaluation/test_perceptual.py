@@ -1,6 +1,7 @@
 """LPIPS, DISTS and FID: unavailable without local weights; correct given weights. The networks here are
 randomly initialised on purpose (the test builds the state and passes it in): they check the plumbing
 and agreement with the reference implementations, never a reported number."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,10 @@ def test_missing_weights_are_reported_unavailable(tmp_path):
     suite = build_metrics(["psnr_y", "lpips_alex", "lpips_vgg", "dists", "fid"], weights_dir=tmp_path)
     assert list(suite.per_image) == ["psnr_y"] and suite.fid_features is None
     assert set(suite.unavailable) == {"lpips_alex", "lpips_vgg", "dists", "fid"}
-    assert "alexnet-owt-7be5be79.pth" in suite.unavailable["lpips_alex"] and str(tmp_path) in suite.unavailable["lpips_alex"]
+    assert (
+        "alexnet-owt-7be5be79.pth" in suite.unavailable["lpips_alex"]
+        and str(tmp_path) in suite.unavailable["lpips_alex"]
+    )
     assert "vgg16-397923af.pth" in suite.unavailable["dists"]
     assert "pt_inception-2015-12-05-6726825d.pth" in suite.unavailable["fid"]
     with pytest.raises(MetricUnavailable, match="alexnet-owt-7be5be79.pth"):

@@ -8,9 +8,9 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from codec_bindings import psnr
+from evaluation.pixel_metrics import luma, psnr_rgb, psnr_y, ssim_rgb, ssim_y
 from pipeline.crop import center_crop_resized
 from pipeline.decode_image import decode_image
-from evaluation.pixel_metrics import luma, psnr_rgb, psnr_y, ssim_rgb, ssim_y
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,9 @@ def photo_pair(photo_dir):
 
 
 def _skimage_ssim(a, b, **kwargs):
-    return structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, **kwargs)
+    return structural_similarity(
+        a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, **kwargs
+    )
 
 
 def test_ssim_equals_scikit_image(photo_pair):
@@ -44,7 +46,7 @@ def test_psnr_y_and_rgb(photo_pair):
     assert psnr_rgb(blurred, clean) == psnr(clean, blurred)
     flat = np.random.default_rng(0).integers(20, 200, size=(32, 32, 3), dtype=np.uint8)
     # +4 on every channel moves Y by 4 * (65.481 + 128.553 + 24.966) / 255 = 4 * 219 / 255 everywhere
-    assert psnr_y(flat + 4, flat) == pytest.approx(10 * math.log10(255 ** 2 / (4 * 219 / 255) ** 2))
+    assert psnr_y(flat + 4, flat) == pytest.approx(10 * math.log10(255**2 / (4 * 219 / 255) ** 2))
     assert psnr_y(clean, clean) == math.inf
     assert 20 < psnr_y(blurred, clean) < 40
     assert luma(np.array([[[255, 255, 255]]], np.uint8))[0, 0] == pytest.approx(235.0)

@@ -1,4 +1,5 @@
 """The whole protocol on real photographs: x264 on two images, all three codecs on one, CRF mode."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,14 @@ from shards.png import decode_png
 
 
 def _row(rows, model, codec, setting, image=None):
-    return [r for r in rows if r["model"] == model and r["codec"] == codec and r["setting"] == setting
-            and (image is None or r["image"] == image)]
+    return [
+        r
+        for r in rows
+        if r["model"] == model
+        and r["codec"] == codec
+        and r["setting"] == setting
+        and (image is None or r["image"] == image)
+    ]
 
 
 def test_x264_two_images_rates_tables_and_plots(small_config, pixel_suite, baseline_models, tmp_path):
@@ -31,7 +38,9 @@ def test_x264_two_images_rates_tables_and_plots(small_config, pixel_suite, basel
             assert row["qp"] == row["setting"] and row["bits"] == row["target_bits"] and row["neighbour_qp"] is None
         else:  # within one QP step of R̄: the neighbour's size is on the other side of the target
             assert abs(row["neighbour_qp"] - row["qp"]) == 1
-            assert min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(row["bits"], row["neighbour_bits"])
+            assert (
+                min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(row["bits"], row["neighbour_bits"])
+            )
         assert row["bpp"] == row["bits"] / (128 * 128)
     # the bpp column comes from the real bitstream: re-encode the nearest model's output and compare
     image = prepare_image(list_images(config.data, limit=1)[0], 128, "s3diff", 4, 0)
@@ -66,7 +75,9 @@ def test_all_three_codecs_on_one_image(small_config, pixel_suite, tmp_path):
     assert {r["codec"] for r in result.rows} == {"x264", "x265", "vvenc"} and len(result.rows) == 3 * 2 * 2
     for row in result.rows:
         assert row["model"] != "identity" or row["qp"] == row["setting"]
-        assert row["neighbour_qp"] is None or min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(row["bits"], row["neighbour_bits"])
+        assert row["neighbour_qp"] is None or min(row["bits"], row["neighbour_bits"]) <= row["target_bits"] <= max(
+            row["bits"], row["neighbour_bits"]
+        )
     assert result.encoders["vvenc"]["encoder"] == "libvvenc"
     paths = write_report(result, tmp_path, baseline="identity")
     assert {f"rd_{codec}_ssim_y" for codec in config.codecs} <= set(paths)
@@ -95,5 +106,7 @@ def test_low_quality_input_equals_the_factory(photo_dir, tmp_path):
 
 def test_a_bad_model_output_names_the_sample(small_config, pixel_suite):
     models = {"wrong": resolve_model("py:tests.evaluation.plugins:wrong_size", 4)}
-    with pytest.raises(EvaluationError, match="astronaut.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"):
+    with pytest.raises(
+        EvaluationError, match="astronaut.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"
+    ):
         evaluate(small_config(limit=1), models, pixel_suite, progress=False)

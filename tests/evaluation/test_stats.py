@@ -10,7 +10,10 @@ from evaluation.stats import paired_ttests
 
 
 def _rows(model, values, codec="x264", setting=32):
-    return [{"image": f"im{i}", "model": model, "codec": codec, "setting": setting, "psnr_y": v} for i, v in enumerate(values)]
+    return [
+        {"image": f"im{i}", "model": model, "codec": codec, "setting": setting, "psnr_y": v}
+        for i, v in enumerate(values)
+    ]
 
 
 def test_paired_by_image_and_equal_to_scipy():
@@ -19,7 +22,11 @@ def test_paired_by_image_and_equal_to_scipy():
     random.Random(0).shuffle(rows)
     (test,) = paired_ttests(rows, "m", "b", ["psnr_y"])
     expected = ttest_rel(model, baseline)
-    assert test.n == 5 and test.t_statistic == pytest.approx(expected.statistic) and test.p_value == pytest.approx(expected.pvalue)
+    assert (
+        test.n == 5
+        and test.t_statistic == pytest.approx(expected.statistic)
+        and test.p_value == pytest.approx(expected.pvalue)
+    )
     assert test.mean_difference == pytest.approx(sum(model) / 5 - sum(baseline) / 5)
 
 

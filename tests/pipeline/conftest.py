@@ -1,4 +1,5 @@
 """Fixtures of the pipeline tests: real photographs and many recorded degradations."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Helpers shared by the degradation tests (pipeline.degrade, pipeline.degrade_kernels)."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ KERNEL_KEYS = ("kernel_type", "kernel_size", "sigma_x", "sigma_y", "angle", "bet
 
 def center_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     top, left = (image.shape[0] - height) // 2, (image.shape[1] - width) // 2
-    return np.ascontiguousarray(image[top:top + height, left:left + width])
+    return np.ascontiguousarray(image[top : top + height, left : left + width])
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,4 +1,5 @@
 """center_crop_resized / random_crop_resized on the test photographs (PNG photos and JPEGs of many sizes)."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,14 @@ def test_center_crop_landscape_shrinks_with_area(photo_dir: Path) -> None:
     assert crop.shape == (256, 256, 3) and crop.dtype == np.uint8 and crop.flags.c_contiguous
     expected = cv2.resize(image, (384, 256), interpolation=cv2.INTER_AREA)[:, 64:320]
     assert np.array_equal(crop, expected)
-    assert record == {"mode": "center", "source_size": [768, 512], "resized_size": [384, 256],
-                      "interpolation": "area", "box": [64, 0, 320, 256],
-                      "source_box": [128.0, 0.0, 640.0, 512.0]}
+    assert record == {
+        "mode": "center",
+        "source_size": [768, 512],
+        "resized_size": [384, 256],
+        "interpolation": "area",
+        "box": [64, 0, 320, 256],
+        "source_box": [128.0, 0.0, 640.0, 512.0],
+    }
     assert json.loads(json.dumps(record)) == record
 
 

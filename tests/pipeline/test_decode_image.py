@@ -1,4 +1,5 @@
 """decode_image on real photographs and on files built to be awkward or broken."""
+
 from __future__ import annotations
 
 import io
@@ -46,25 +47,32 @@ def test_png_photo_matches_opencv(photo_dir: Path) -> None:
 def _png_with_damaged_pixels() -> bytes:
     data = bytearray(_encode(Image.fromarray(np.full((64, 64, 3), 90, np.uint8)), "PNG"))
     start = data.index(b"IDAT") + 8
-    data[start:start + 16] = b"\xff" * 16  # breaks the zlib stream and the chunk CRC
+    data[start : start + 16] = b"\xff" * 16  # breaks the zlib stream and the chunk CRC
     return bytes(data)
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "empty file"),
-    (np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "not an image"),
-    (b"just some notes\nin a text file\n", "not an image"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not an image"),
-    (_png_with_damaged_pixels(), "corrupt"),
-], ids=["empty", "random-bytes", "text", "png-signature-only", "damaged-png"])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty file"),
+        (np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "not an image"),
+        (b"just some notes\nin a text file\n", "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not an image"),
+        (_png_with_damaged_pixels(), "corrupt"),
+    ],
+    ids=["empty", "random-bytes", "text", "png-signature-only", "damaged-png"],
+)
 def test_garbage_is_a_source_error(data: bytes, reason: str) -> None:
     with pytest.raises(SourceError, match=f"^bad.file: .*{reason}"):
         decode_image(data, "bad.file")
 
 
 def test_truncated_jpeg_and_png_are_refused(jpeg_dir: Path, photo_dir: Path) -> None:
-    for path in (jpeg_dir / "coffee_500x333.JPEG", jpeg_dir / "coffee_cup_375x500_progressive.JPEG",
-                 photo_dir / "coffee.png"):
+    for path in (
+        jpeg_dir / "coffee_500x333.JPEG",
+        jpeg_dir / "coffee_cup_375x500_progressive.JPEG",
+        photo_dir / "coffee.png",
+    ):
         data = path.read_bytes()
         with pytest.raises(SourceError, match=f"half-{path.name}: .*truncated"):
             decode_image(data[: len(data) // 2], f"half-{path.name}")
@@ -162,9 +170,16 @@ def test_exif_orientation_6_is_applied() -> None:
     assert image[2, -3, 0] > 200 and image[2, 2, 0] < 50  # the red block is now top-right
 
 
-@pytest.mark.parametrize("format, options", [
-    ("PNG", {}), ("BMP", {}), ("WEBP", {"lossless": True}), ("TIFF", {}), ("GIF", {}),
-])
+@pytest.mark.parametrize(
+    "format, options",
+    [
+        ("PNG", {}),
+        ("BMP", {}),
+        ("WEBP", {"lossless": True}),
+        ("TIFF", {}),
+        ("GIF", {}),
+    ],
+)
 def test_lossless_formats_round_trip(format: str, options: dict) -> None:
     rgb = np.random.default_rng(3).integers(0, 256, (17, 23, 3), dtype=np.uint8)
     if format == "GIF":  # palette only: use few colours

@@ -1,4 +1,5 @@
 """pipeline.degrade_kernels: the Real-ESRGAN blur kernels."""
+
 from __future__ import annotations
 
 import math
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 
 from pipeline import degrade_kernels as dk
-
 
 # --- kernels -------------------------------------------------------------------------------------
 
@@ -23,15 +23,18 @@ def test_anisotropic_gaussian_covariance_and_rotation():
     sigma_x, sigma_y, angle = 2.0, 1.0, 0.6
     kernel = dk.gaussian_kernel(21, sigma_x, sigma_y, angle)
     yy, xx = np.mgrid[-10:11, -10:11]
-    measured = np.array([[np.sum(kernel * xx * xx), np.sum(kernel * xx * yy)],
-                         [np.sum(kernel * xx * yy), np.sum(kernel * yy * yy)]])
+    measured = np.array(
+        [[np.sum(kernel * xx * xx), np.sum(kernel * xx * yy)], [np.sum(kernel * xx * yy), np.sum(kernel * yy * yy)]]
+    )
     rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     np.testing.assert_allclose(measured, rotation @ np.diag([sigma_x**2, sigma_y**2]) @ rotation.T, atol=1e-3)
     np.testing.assert_allclose(dk.gaussian_kernel(21, sigma_x, sigma_y, angle + math.pi), kernel, atol=1e-12)
-    np.testing.assert_allclose(dk.gaussian_kernel(21, 1.0, 2.0, 0.0), dk.gaussian_kernel(21, 2.0, 1.0, 0.0).T,
-                               atol=1e-12)
-    np.testing.assert_allclose(dk.gaussian_kernel(21, sigma_x, sigma_y, math.pi / 2),
-                               dk.gaussian_kernel(21, sigma_y, sigma_x, 0.0), atol=1e-12)
+    np.testing.assert_allclose(
+        dk.gaussian_kernel(21, 1.0, 2.0, 0.0), dk.gaussian_kernel(21, 2.0, 1.0, 0.0).T, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        dk.gaussian_kernel(21, sigma_x, sigma_y, math.pi / 2), dk.gaussian_kernel(21, sigma_y, sigma_x, 0.0), atol=1e-12
+    )
 
 
 KERNEL_BUILDERS = {
@@ -57,8 +60,9 @@ def test_kernels_are_normalised_and_symmetric(builder):
 
 
 def test_generalized_and_plateau_shapes():
-    np.testing.assert_allclose(dk.generalized_gaussian_kernel(13, 1.5, 1.5, 0.0, 1.0),
-                               dk.gaussian_kernel(13, 1.5, 1.5), atol=1e-15)
+    np.testing.assert_allclose(
+        dk.generalized_gaussian_kernel(13, 1.5, 1.5, 0.0, 1.0), dk.gaussian_kernel(13, 1.5, 1.5), atol=1e-15
+    )
     flat = dk.generalized_gaussian_kernel(21, 3.0, 3.0, 0.0, 4.0)
     peaky = dk.generalized_gaussian_kernel(21, 3.0, 3.0, 0.0, 0.5)
     assert flat[10, 10] / flat[10, 12] < peaky[10, 10] / peaky[10, 12]  # larger beta = flatter top
@@ -91,10 +95,15 @@ def test_sinc_kernel_is_a_circular_lowpass():
     assert response[radius > 0.7 * math.pi].max() < 0.1
 
 
-@pytest.mark.parametrize("call", [
-    lambda: dk.gaussian_kernel(8, 1.0, 1.0), lambda: dk.gaussian_kernel(7, 0.0, 1.0),
-    lambda: dk.sinc_kernel(7, 4.0), lambda: dk.sample_kernel_size(np.random.default_rng(0), 5),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: dk.gaussian_kernel(8, 1.0, 1.0),
+        lambda: dk.gaussian_kernel(7, 0.0, 1.0),
+        lambda: dk.sinc_kernel(7, 4.0),
+        lambda: dk.sample_kernel_size(np.random.default_rng(0), 5),
+    ],
+)
 def test_kernel_argument_errors(call):
     with pytest.raises(ValueError):
         call()

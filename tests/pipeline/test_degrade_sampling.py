@@ -1,4 +1,5 @@
 """pipeline.degrade: seeding, determinism, the parameter record and the sampled parameters."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,6 @@ import pytest
 from pipeline import degrade_kernels as dk
 from pipeline.degrade import PARAM_KEYS, PRESETS, degrade, rng_for_sample
 from tests.pipeline.degrade_helpers import KERNEL_KEYS, center_crop, within_binomial
-
-
 
 # --- seeding and determinism -------------------------------------------------------------------
 
@@ -173,14 +172,34 @@ def test_branch_frequencies_match_preset(many_draws, name):
     assert trials >= 290
     counts = Counter()
     for p in records:
-        counts.update({"blur2": p["blur2_applied"], "final_sinc": p["final_sinc_applied"],
-                       "sinc_first": p["final_order"] == "sinc_then_jpeg", "gauss1": p["noise1_type"] == "gaussian",
-                       "gray1": p["noise1_gray"], "gray2": p["noise2_gray"], "down1": p["resize1_direction"] == "down",
-                       "up1": p["resize1_direction"] == "up", "keep2": p["resize2_direction"] == "keep",
-                       "area1": p["resize1_mode"] == "area", "bicubic_final": p["final_resize_mode"] == "bicubic"})
-    expected = {"blur2": preset.second_blur_prob, "final_sinc": preset.final_sinc_prob, "sinc_first": 0.5,
-                "gauss1": 0.5, "gray1": 0.4, "gray2": 0.4, "down1": 0.7, "up1": 0.2, "keep2": 0.3,
-                "area1": 1 / 3, "bicubic_final": 1 / 3}
+        counts.update(
+            {
+                "blur2": p["blur2_applied"],
+                "final_sinc": p["final_sinc_applied"],
+                "sinc_first": p["final_order"] == "sinc_then_jpeg",
+                "gauss1": p["noise1_type"] == "gaussian",
+                "gray1": p["noise1_gray"],
+                "gray2": p["noise2_gray"],
+                "down1": p["resize1_direction"] == "down",
+                "up1": p["resize1_direction"] == "up",
+                "keep2": p["resize2_direction"] == "keep",
+                "area1": p["resize1_mode"] == "area",
+                "bicubic_final": p["final_resize_mode"] == "bicubic",
+            }
+        )
+    expected = {
+        "blur2": preset.second_blur_prob,
+        "final_sinc": preset.final_sinc_prob,
+        "sinc_first": 0.5,
+        "gauss1": 0.5,
+        "gray1": 0.4,
+        "gray2": 0.4,
+        "down1": 0.7,
+        "up1": 0.2,
+        "keep2": 0.3,
+        "area1": 1 / 3,
+        "bicubic_final": 1 / 3,
+    }
     for event, prob in expected.items():
         assert within_binomial(counts[event], trials, prob), (event, counts[event], trials, prob)
 

@@ -1,4 +1,5 @@
 """pipeline.degrade: noise, JPEG, presets (DESIGN.md table), replay of the record, errors."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,12 +13,18 @@ import pytest
 
 from pipeline import degrade_kernels as dk
 from pipeline.degrade import (
-    PRESETS, DegradationPreset, add_noise, apply_blur, degrade, gaussian_noise, jpeg_compress,
-    poisson_noise, resize, rng_for_sample,
+    PRESETS,
+    DegradationPreset,
+    add_noise,
+    apply_blur,
+    degrade,
+    gaussian_noise,
+    jpeg_compress,
+    poisson_noise,
+    resize,
+    rng_for_sample,
 )
 from tests.pipeline.degrade_helpers import KERNEL_KEYS, center_crop, psnr
-
-
 
 # --- noise and JPEG ------------------------------------------------------------------------------
 
@@ -62,14 +69,30 @@ def test_jpeg_quality_controls_loss(photos):
 
 # DESIGN.md "Degradation presets" table, column by column: (stage 1, stage 2).
 DESIGN_TABLE = {
-    "realesrgan": {"kernel_size": (21, 21), "sigma_range": ((0.2, 3), (0.2, 1.5)), "betag_range": ((0.5, 4), (0.5, 4)),
-                   "betap_range": ((1, 2), (1, 2)), "resize_range": ((0.15, 1.5), (0.3, 1.2)),
-                   "noise_range": ((1, 30), (1, 25)), "poisson_scale_range": ((0.05, 3), (0.05, 2.5)),
-                   "jpeg_range": ((30, 95), (30, 95)), "second_blur_prob": 0.8, "no_degradation_prob": 0.0},
-    "s3diff": {"kernel_size": (21, 11), "sigma_range": ((0.2, 1.5), (0.2, 1.0)), "betag_range": ((0.5, 2), (0.5, 2)),
-               "betap_range": ((1, 1.5), (1, 1.5)), "resize_range": ((0.3, 1.5), (0.6, 1.2)),
-               "noise_range": ((1, 15), (1, 12)), "poisson_scale_range": ((0.05, 2), (0.05, 1)),
-               "jpeg_range": ((60, 95), (60, 100)), "second_blur_prob": 0.5, "no_degradation_prob": 0.01},
+    "realesrgan": {
+        "kernel_size": (21, 21),
+        "sigma_range": ((0.2, 3), (0.2, 1.5)),
+        "betag_range": ((0.5, 4), (0.5, 4)),
+        "betap_range": ((1, 2), (1, 2)),
+        "resize_range": ((0.15, 1.5), (0.3, 1.2)),
+        "noise_range": ((1, 30), (1, 25)),
+        "poisson_scale_range": ((0.05, 3), (0.05, 2.5)),
+        "jpeg_range": ((30, 95), (30, 95)),
+        "second_blur_prob": 0.8,
+        "no_degradation_prob": 0.0,
+    },
+    "s3diff": {
+        "kernel_size": (21, 11),
+        "sigma_range": ((0.2, 1.5), (0.2, 1.0)),
+        "betag_range": ((0.5, 2), (0.5, 2)),
+        "betap_range": ((1, 1.5), (1, 1.5)),
+        "resize_range": ((0.3, 1.5), (0.6, 1.2)),
+        "noise_range": ((1, 15), (1, 12)),
+        "poisson_scale_range": ((0.05, 2), (0.05, 1)),
+        "jpeg_range": ((60, 95), (60, 100)),
+        "second_blur_prob": 0.5,
+        "no_degradation_prob": 0.01,
+    },
 }
 
 
@@ -95,6 +118,7 @@ def test_presets_hold_the_design_table(name):
 
 def replay_without_noise(clean: np.ndarray, record: dict) -> np.ndarray:
     """Rebuild the output from the record alone (valid when the noise sigma is 0)."""
+
     def blur(image, prefix):
         return apply_blur(image, dk.build_kernel({key: record[f"{prefix}_{key}"] for key in KERNEL_KEYS}))
 
@@ -123,8 +147,9 @@ def test_record_replays_the_pipeline_in_order(photos, name):
     """With zero-strength noise the record alone must rebuild the output bit for bit."""
     silent = {"gaussian_noise_prob": 1.0, "noise_range": (0.0, 0.0)}
     preset = PRESETS[name]
-    quiet = dataclasses.replace(preset, stage1=dataclasses.replace(preset.stage1, **silent),
-                                stage2=dataclasses.replace(preset.stage2, **silent))
+    quiet = dataclasses.replace(
+        preset, stage1=dataclasses.replace(preset.stage1, **silent), stage2=dataclasses.replace(preset.stage2, **silent)
+    )
     clean = center_crop(photos[2], 96, 128)
     seen = Counter()
     for i in range(24):
@@ -140,7 +165,7 @@ def test_apply_blur_is_correlation_with_reflect_borders():
     image = rng_for_sample("blur", 0).random((9, 11, 3), dtype=np.float32)
     kernel = rng_for_sample("blur-kernel", 0).random((7, 7))  # not point-symmetric: correlation != convolution
     padded = np.pad(image, ((3, 3), (3, 3), (0, 0)), mode="reflect")
-    expected = sum(kernel[dy, dx] * padded[dy:dy + 9, dx:dx + 11] for dy in range(7) for dx in range(7))
+    expected = sum(kernel[dy, dx] * padded[dy : dy + 9, dx : dx + 11] for dy in range(7) for dx in range(7))
     np.testing.assert_allclose(apply_blur(image, kernel), expected, atol=1e-5)
 
 
@@ -166,14 +191,17 @@ def test_s3diff_is_milder_than_realesrgan(photos):
     assert np.mean(differences) > 0.5, np.mean(differences)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((64, 64, 3), np.float32), "uint8"),
-    (np.zeros((64, 64), np.uint8), "HxWx3"),
-    (np.zeros((64, 64, 4), np.uint8), "HxWx3"),
-    (np.zeros((62, 64, 3), np.uint8), "multiple of scale 4"),
-    (np.zeros((0, 64, 3), np.uint8), "multiple of scale"),
-    ([[0, 0, 0]], "numpy array"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((64, 64, 3), np.float32), "uint8"),
+        (np.zeros((64, 64), np.uint8), "HxWx3"),
+        (np.zeros((64, 64, 4), np.uint8), "HxWx3"),
+        (np.zeros((62, 64, 3), np.uint8), "multiple of scale 4"),
+        (np.zeros((0, 64, 3), np.uint8), "multiple of scale"),
+        ([[0, 0, 0]], "numpy array"),
+    ],
+)
 def test_bad_input_raises(bad, message):
     with pytest.raises(ValueError, match=message):
         degrade(bad, "realesrgan", rng_for_sample("bad", 0))

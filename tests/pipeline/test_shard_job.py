@@ -1,4 +1,5 @@
 """The worker without Ray: one base shard and its codec shards, bad inputs recorded, bytes deterministic."""
+
 from __future__ import annotations
 
 import io
@@ -40,7 +41,14 @@ def mixed_folder(jpeg_dir, tmp_path_factory):
 
 
 def test_base_and_codec_shard(mixed_folder, tmp_path):
-    config = FactoryConfig(source=str(mixed_folder), out=str(tmp_path / "out"), codecs=("x264", "vvenc"), qps=(30, 40), size=128, shard_size=20)
+    config = FactoryConfig(
+        source=str(mixed_folder),
+        out=str(tmp_path / "out"),
+        codecs=("x264", "vvenc"),
+        qps=(30, 40),
+        size=128,
+        shard_size=20,
+    )
     items = list_source(config.source)
     assert "notes.txt" not in [item.key_hint for item in items]
     stats = make_base_shard(config, 0, items, "h0")
@@ -67,7 +75,9 @@ def test_base_and_codec_shard(mixed_folder, tmp_path):
             meta = json.loads(members["meta.json"])
             clean = decode_png(base_members[CLEAN_SUFFIX], key)
             for name, picture in meta["pictures"].items():
-                recon = decode(members[f"{name}.{ 'h264' if codec == 'x264' else 'h266'}"], codec, expected_sha256=picture["sha256"])
+                recon = decode(
+                    members[f"{name}.{'h264' if codec == 'x264' else 'h266'}"], codec, expected_sha256=picture["sha256"]
+                )
                 assert picture["bpp"] == picture["bits"] / (128 * 128)
                 assert abs(psnr(clean, recon) - picture["psnr"]) < 1e-4
             assert meta["pictures"]["qp30"]["bpp"] > meta["pictures"]["qp40"]["bpp"]
@@ -78,7 +88,9 @@ def test_base_and_codec_shard(mixed_folder, tmp_path):
 def test_shards_are_byte_deterministic_and_tar_metadata_fixed(mixed_folder, tmp_path):
     outputs = []
     for name in ("a", "b"):
-        config = FactoryConfig(source=str(mixed_folder), out=str(tmp_path / name), codecs=("x265",), qps=(35,), size=64, shard_size=20)
+        config = FactoryConfig(
+            source=str(mixed_folder), out=str(tmp_path / name), codecs=("x265",), qps=(35,), size=64, shard_size=20
+        )
         items = list_source(config.source)
         make_base_shard(config, 0, items, "h")
         make_codec_shard(config, 0, "x265", "h")

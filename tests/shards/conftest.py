@@ -1,4 +1,5 @@
 """A tiny real dataset made without Ray (the shard jobs called directly), shared by the shards tests."""
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,11 @@ def tiny_dataset(jpeg_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ti
     root = tmp_path_factory.mktemp("tiny") / "dataset"
     config = build_dataset(root, images, shard_size=TINY_SHARD_SIZE, size=TINY_SIZE, qps=TINY_QPS, codecs=TINY_CODECS)
     num_shards = -(-TINY_IMAGES // TINY_SHARD_SIZE)
-    keys = tuple(sample_key(index, position) for index in range(num_shards)
-                 for position in range(min(TINY_SHARD_SIZE, TINY_IMAGES - index * TINY_SHARD_SIZE)))
+    keys = tuple(
+        sample_key(index, position)
+        for index in range(num_shards)
+        for position in range(min(TINY_SHARD_SIZE, TINY_IMAGES - index * TINY_SHARD_SIZE))
+    )
     return TinyDataset(root, config, num_shards, keys)
 
 

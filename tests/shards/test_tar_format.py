@@ -1,6 +1,7 @@
 """Shard tars: our writer's bytes are webdataset's TarWriter's (fixed metadata) and a plain deterministic
 USTAR tar's, and a plain webdataset.WebDataset pipeline (what a user of another trainer writes) reads one
 column group."""
+
 from __future__ import annotations
 
 import io
@@ -32,15 +33,27 @@ def _plain_ustar(samples) -> bytes:
             for suffix in sorted(members):
                 info = tarfile.TarInfo(f"{key}.{suffix}")
                 info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
-                    len(members[suffix]), 0, 0o644, 0, 0, "", "")
+                    len(members[suffix]),
+                    0,
+                    0o644,
+                    0,
+                    0,
+                    "",
+                    "",
+                )
                 archive.addfile(info, io.BytesIO(members[suffix]))
     return buffer.getvalue()
 
 
 def test_writer_bytes_equal_a_plain_deterministic_tar() -> None:
     rng = np.random.default_rng(0)
-    samples = [(f"000003_{i:05d}", {"qp32.h264": rng.bytes(700 + 131 * i), "meta.json": b'{"bpp": 0.5}',
-                                     "clean.png": rng.bytes(3000)}) for i in range(6)]  # fmt: skip
+    samples = [
+        (
+            f"000003_{i:05d}",
+            {"qp32.h264": rng.bytes(700 + 131 * i), "meta.json": b'{"bpp": 0.5}', "clean.png": rng.bytes(3000)},
+        )
+        for i in range(6)
+    ]
     data = build_tar(samples)
     assert data == _webdataset_tar(samples) == _plain_ustar(samples)
     assert read_tar(data, "x.tar") == [(key, dict(members)) for key, members in samples]

@@ -1,4 +1,5 @@
 """vrpsr shards verify / stats on the tiny dataset, intact and damaged; the CLI around them."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,11 @@ def test_verify_names_every_damaged_thing(tiny_dataset: TinyDataset, dataset_cop
     flipped = bitstream_suffix("x264", "qp30")
     rewrite_member(dataset_copy / shard_path("x264", 0), member_name(key, flipped), lambda data: data[:-8] + bytes(8))
     meta_key = tiny_dataset.keys[2]  # shard 1: the recorded preset no longer reproduces the bits
-    rewrite_member(dataset_copy / shard_path("x264", 1), member_name(meta_key, META_SUFFIX),
-                   lambda data: data.replace(b'"preset":"medium"', b'"preset":"ultrafast"'))  # fmt: skip
+    rewrite_member(
+        dataset_copy / shard_path("x264", 1),
+        member_name(meta_key, META_SUFFIX),
+        lambda data: data.replace(b'"preset":"medium"', b'"preset":"ultrafast"'),
+    )
     manifest = dataset_copy / manifest_path("x265", 2)
     table = pq.read_table(manifest).to_pylist()
     table[0]["bpp"] *= 2
@@ -63,7 +67,9 @@ def test_stats_summarise_the_manifests(tiny_dataset: TinyDataset) -> None:
     assert rd_plot_png(stats).startswith(b"\x89PNG")
 
 
-def test_cli_verify_and_stats(tiny_dataset: TinyDataset, dataset_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_verify_and_stats(
+    tiny_dataset: TinyDataset, dataset_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert main(["shards", "verify", str(tiny_dataset.root), "--groups", "x264", "--reencode", "2"]) == 0
     assert "OK: every check passed" in capsys.readouterr().out
     (dataset_copy / shard_path("x265", 1)).write_bytes(b"not a tar")

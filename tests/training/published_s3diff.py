@@ -5,6 +5,7 @@ LoRA layers' forward replaced by the degradation-modulated one, every ResnetBloc
 ``mlp`` and meta forward, DDPMScheduler with one step), but on tiny random parts; it shares no code
 with training/models/s3diff, so equal outputs check our implementation against the published one.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,21 @@ from diffusers.models.resnet import ResnetBlock2D
 from peft import LoraConfig
 from torch import nn
 
-UNET_TARGETS = ["to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_shortcut", "conv_out",
-                "proj_in", "proj_out", "ff.net.2", "ff.net.0.proj"]
+UNET_TARGETS = [
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_shortcut",
+    "conv_out",
+    "proj_in",
+    "proj_out",
+    "ff.net.2",
+    "ff.net.0.proj",
+]
 VAE_TARGETS = r"^encoder\..*(conv1|conv2|conv_in|conv_shortcut|conv|conv_out|to_k|to_q|to_v|to_out\.0)$"
 
 
@@ -52,8 +66,9 @@ class PublishedS3Diff(nn.Module):
 
     def __init__(self, vae, unet, text_encoder, tokenizer, scheduler, meta: bool, rank_unet=32, rank_vae=16):
         super().__init__()
-        vae.add_adapter(LoraConfig(r=rank_vae, init_lora_weights="gaussian", target_modules=VAE_TARGETS),
-                        adapter_name="vae_skip")
+        vae.add_adapter(
+            LoraConfig(r=rank_vae, init_lora_weights="gaussian", target_modules=VAE_TARGETS), adapter_name="vae_skip"
+        )
         unet.add_adapter(LoraConfig(r=rank_unet, init_lora_weights="gaussian", target_modules=UNET_TARGETS))
         self.vae, self.unet, self.text_encoder, self.tokenizer = vae, unet, text_encoder, tokenizer
         self.sched = scheduler
@@ -64,34 +79,43 @@ class PublishedS3Diff(nn.Module):
         self.unet_de_mlp = nn.Sequential(nn.Linear(256, 256), nn.ReLU(True))
         self.vae_block_mlp = nn.Sequential(nn.Linear(64, 64), nn.ReLU(True))
         self.unet_block_mlp = nn.Sequential(nn.Linear(64, 64), nn.ReLU(True))
-        self.vae_fuse_mlp = nn.Linear(320, rank_vae ** 2)
-        self.unet_fuse_mlp = nn.Linear(320, rank_unet ** 2)
+        self.vae_fuse_mlp = nn.Linear(320, rank_vae**2)
+        self.unet_fuse_mlp = nn.Linear(320, rank_unet**2)
         self.vae_block_embeddings = nn.Embedding(6, 64)
         self.unet_block_embeddings = nn.Embedding(10, 64)
         if meta:
             for module in unet.modules():
                 if isinstance(module, ResnetBlock2D):
                     channels = module.conv2.base_layer.out_channels
-                    module.mlp = nn.Sequential(nn.Linear(256, 4 * channels), nn.SiLU(),
-                                               nn.Linear(4 * channels, 2 * channels))
+                    module.mlp = nn.Sequential(
+                        nn.Linear(256, 4 * channels), nn.SiLU(), nn.Linear(4 * channels, 2 * channels)
+                    )
                     module.meta_emb = None
                     module.forward = types.MethodType(meta_block_forward, module)
-        self.vae_lora_layers = [n[:-len(".base_layer")] for n, _ in vae.named_modules() if "base_layer" in n]
-        self.unet_lora_layers = [n[:-len(".base_layer")] for n, _ in unet.named_modules() if "base_layer" in n]
+        self.vae_lora_layers = [n[: -len(".base_layer")] for n, _ in vae.named_modules() if "base_layer" in n]
+        self.unet_lora_layers = [n[: -len(".base_layer")] for n, _ in unet.named_modules() if "base_layer" in n]
         for model, names in ((vae, self.vae_lora_layers), (unet, self.unet_lora_layers)):
             for name, module in model.named_modules():
                 if name in names:
                     module.forward = types.MethodType(modulated_lora_forward, module)
         with torch.no_grad():  # trained-looking weights: every factor and MLP away from its initialisation
             for name, parameter in self.named_parameters():
-                if name.startswith(("vae_", "unet_", "unet.conv_in.")) or "lora_" in name or (
-                        name.startswith("unet.") and ".mlp." in name):
+                if (
+                    name.startswith(("vae_", "unet_", "unet.conv_in."))
+                    or "lora_" in name
+                    or (name.startswith("unet.") and ".mlp." in name)
+                ):
                     parameter.add_(torch.randn_like(parameter) * 0.05)
         self.eval()
 
     def _encode(self, prompt):
-        tokens = self.tokenizer(prompt, max_length=self.tokenizer.model_max_length, padding="max_length",
-                                truncation=True, return_tensors="pt").input_ids
+        tokens = self.tokenizer(
+            prompt,
+            max_length=self.tokenizer.model_max_length,
+            padding="max_length",
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids
         return self.text_encoder(tokens)[0]
 
     def forward(self, c_t, deg_score, prompt, meta_vec=None, neg_prompt=None, guidance_scale=1.0):
@@ -103,15 +127,34 @@ class PublishedS3Diff(nn.Module):
         vae_de, unet_de = self.vae_de_mlp(deg_proj), self.unet_de_mlp(deg_proj)
         vae_blocks = self.vae_block_mlp(self.vae_block_embeddings.weight)
         unet_blocks = self.unet_block_mlp(self.unet_block_embeddings.weight)
-        vae_embeds = self.vae_fuse_mlp(torch.cat([vae_de.unsqueeze(1).repeat(1, vae_blocks.shape[0], 1),
-                                                  vae_blocks.unsqueeze(0).repeat(vae_de.shape[0], 1, 1)], -1))
-        unet_embeds = self.unet_fuse_mlp(torch.cat([unet_de.unsqueeze(1).repeat(1, unet_blocks.shape[0], 1),
-                                                    unet_blocks.unsqueeze(0).repeat(unet_de.shape[0], 1, 1)], -1))
+        vae_embeds = self.vae_fuse_mlp(
+            torch.cat(
+                [
+                    vae_de.unsqueeze(1).repeat(1, vae_blocks.shape[0], 1),
+                    vae_blocks.unsqueeze(0).repeat(vae_de.shape[0], 1, 1),
+                ],
+                -1,
+            )
+        )
+        unet_embeds = self.unet_fuse_mlp(
+            torch.cat(
+                [
+                    unet_de.unsqueeze(1).repeat(1, unet_blocks.shape[0], 1),
+                    unet_blocks.unsqueeze(0).repeat(unet_de.shape[0], 1, 1),
+                ],
+                -1,
+            )
+        )
         for name, module in self.vae.named_modules():
             if name in self.vae_lora_layers:
                 split = name.split(".")
-                embed = (vae_embeds[:, int(split[2])] if split[1] == "down_blocks"
-                         else vae_embeds[:, -2] if split[1] == "mid_block" else vae_embeds[:, -1])
+                embed = (
+                    vae_embeds[:, int(split[2])]
+                    if split[1] == "down_blocks"
+                    else vae_embeds[:, -2]
+                    if split[1] == "mid_block"
+                    else vae_embeds[:, -1]
+                )
                 module.de_mod = embed.reshape(-1, self.rank_vae, self.rank_vae)
         for name, module in self.unet.named_modules():
             if name in self.unet_lora_layers:
@@ -142,15 +185,24 @@ class PublishedS3Diff(nn.Module):
         return self.vae.decode(denoised / self.vae.config.scaling_factor).sample.clamp(-1, 1)
 
     def save_model(self, path) -> None:
-        unet_filter = ((lambda k: "lora_" in k or "conv_in" in k or "add_embedding" in k or ".mlp." in k) if self.meta
-                       else (lambda k: "lora" in k or "conv_in" in k))
-        state = {"unet_lora_target_modules": UNET_TARGETS, "vae_lora_target_modules": VAE_TARGETS,
-                 "rank_unet": self.rank_unet, "rank_vae": self.rank_vae,
-                 "state_dict_unet": {k: v for k, v in self.unet.state_dict().items() if unet_filter(k)},
-                 "state_dict_vae": {k: v for k, v in self.vae.state_dict().items() if "lora" in k or "skip_conv" in k},
-                 "w": self.W,
-                 "state_embeddings": {"state_dict_vae_block": self.vae_block_embeddings.state_dict(),
-                                      "state_dict_unet_block": self.unet_block_embeddings.state_dict()}}
+        unet_filter = (
+            (lambda k: "lora_" in k or "conv_in" in k or "add_embedding" in k or ".mlp." in k)
+            if self.meta
+            else (lambda k: "lora" in k or "conv_in" in k)
+        )
+        state = {
+            "unet_lora_target_modules": UNET_TARGETS,
+            "vae_lora_target_modules": VAE_TARGETS,
+            "rank_unet": self.rank_unet,
+            "rank_vae": self.rank_vae,
+            "state_dict_unet": {k: v for k, v in self.unet.state_dict().items() if unet_filter(k)},
+            "state_dict_vae": {k: v for k, v in self.vae.state_dict().items() if "lora" in k or "skip_conv" in k},
+            "w": self.W,
+            "state_embeddings": {
+                "state_dict_vae_block": self.vae_block_embeddings.state_dict(),
+                "state_dict_unet_block": self.unet_block_embeddings.state_dict(),
+            },
+        }
         for name in ("vae_de_mlp", "unet_de_mlp", "vae_block_mlp", "unet_block_mlp", "vae_fuse_mlp", "unet_fuse_mlp"):
             state[f"state_dict_{name}"] = getattr(self, name).state_dict()
         torch.save(state, path)

@@ -3,6 +3,7 @@
 Each item: clean crop X; lq = the s3diff degradation of X (seeded by key); codec_out / codec_out_slight =
 the real codec at QP q and q - 10; bpp / bpp_slight their rates; the prompt of (codec, bpp).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,9 +22,17 @@ from training.models.small_simulator import SmallSimulator
 
 
 @functools.lru_cache(maxsize=8)
-def sr_batches(photo_dir: Path, crops: int, batch_size: int, size: int = 32, first_image: int = 0,
-               codecs: tuple[str, ...] = ("x264", "x265"), qps: tuple[int, ...] = (30, 36),
-               upsample_lq: bool = False, seed: int = 0) -> tuple[dict, ...]:
+def sr_batches(
+    photo_dir: Path,
+    crops: int,
+    batch_size: int,
+    size: int = 32,
+    first_image: int = 0,
+    codecs: tuple[str, ...] = ("x264", "x265"),
+    qps: tuple[int, ...] = (30, 36),
+    upsample_lq: bool = False,
+    seed: int = 0,
+) -> tuple[dict, ...]:
     """Batches of `crops` items (codecs and QPs cycle over the crops); cached, so treat them as read-only."""
     rng = np.random.default_rng(100 + first_image)
     paths = sorted(Path(photo_dir).glob("*.png"))
@@ -31,22 +40,32 @@ def sr_batches(photo_dir: Path, crops: int, batch_size: int, size: int = 32, fir
     for index in range(crops):
         picture = np.asarray(Image.open(paths[(first_image + index) % len(paths)]).convert("RGB"))
         top, left = rng.integers(0, picture.shape[0] - size), rng.integers(0, picture.shape[1] - size)
-        clean = np.ascontiguousarray(picture[top:top + size, left:left + size])
+        clean = np.ascontiguousarray(picture[top : top + size, left : left + size])
         key = f"{paths[(first_image + index) % len(paths)].stem}-{top}-{left}"
         lq, _ = degrade(clean, "s3diff", rng_for_sample(key, seed))
         if upsample_lq:
             lq = cv2.resize(lq, (size, size), interpolation=cv2.INTER_CUBIC)
         codec, qp = codecs[index % len(codecs)], qps[(index // len(codecs)) % len(qps)]
         main, slight = encode(clean, codec, qp=qp), encode(clean, codec, qp=qp - 10)
-        items.append({"clean": clean, "lq": lq, "codec_out": main.recon, "codec_out_slight": slight.recon,
-                      "codec": codec, "bpp": main.bpp, "bpp_slight": slight.bpp, "key": key})
+        items.append(
+            {
+                "clean": clean,
+                "lq": lq,
+                "codec_out": main.recon,
+                "codec_out_slight": slight.recon,
+                "codec": codec,
+                "bpp": main.bpp,
+                "bpp_slight": slight.bpp,
+                "key": key,
+            }
+        )
 
     def planar(name: str, group: list[dict]) -> torch.Tensor:
         return torch.from_numpy(np.stack([item[name] for item in group])).permute(0, 3, 1, 2).float() / 255.0
 
     batches = []
     for start in range(0, crops, batch_size):
-        group = items[start:start + batch_size]
+        group = items[start : start + batch_size]
         batch = {name: planar(name, group) for name in ("clean", "lq", "codec_out", "codec_out_slight")}
         batch["codec_onehot"] = torch.stack([codec_onehot(item["codec"]) for item in group])
         batch["bpp"] = torch.tensor([item["bpp"] for item in group], dtype=torch.float32)

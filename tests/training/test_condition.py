@@ -1,4 +1,5 @@
 """The codec condition: vector, prompt (the paper's exact format) and sinusoidal embedding."""
+
 from __future__ import annotations
 
 import pytest
@@ -53,7 +54,7 @@ def test_embedding_width_and_range(dims: int, width: int) -> None:
     assert out.abs().max() <= 1.0
     # the codec and the bpp chunks differ between the two conditions; nearby rates stay distinguishable
     assert not torch.allclose(out[0, :dims], out[1, :dims])
-    assert (out[0, 3 * dims:] - out[1, 3 * dims:]).abs().max() > 0.1
+    assert (out[0, 3 * dims :] - out[1, 3 * dims :]).abs().max() > 0.1
 
 
 def test_each_scalar_has_its_own_chunk() -> None:

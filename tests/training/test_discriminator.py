@@ -1,4 +1,5 @@
 """UNetDiscriminatorSN: per-pixel logits, spectral norm, skip connections; the loop builds it by name."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,9 @@ def test_per_pixel_logits_with_spectral_norm() -> None:
     discriminator = UNetDiscriminatorSN(num_feat=8)
     logits = discriminator(torch.rand(2, 3, 32, 48))
     assert logits.shape == (2, 1, 32, 48)
-    normed = {f"conv{i}" for i in range(10) if parametrize.is_parametrized(getattr(discriminator, f"conv{i}"), "weight")}
+    normed = {
+        f"conv{i}" for i in range(10) if parametrize.is_parametrized(getattr(discriminator, f"conv{i}"), "weight")
+    }
     assert normed == {f"conv{i}" for i in range(1, 9)}  # first and last conv are plain, as in Real-ESRGAN
     logits.mean().backward()
     assert all(p.grad is not None for p in discriminator.parameters())

@@ -1,5 +1,6 @@
 """Training data across ranks and restarts: each rank its own keys, exact resume from the loader's state,
 refused resumes that would change the data, and an object-store outage ridden out."""
+
 from __future__ import annotations
 
 import csv
@@ -35,9 +36,30 @@ def dataset(jpeg_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _train_arguments(dataset: Path | str, output: Path, steps: int, *extra: str) -> list[str]:
-    return ["train", "simulator", "--data", str(dataset), "--output-dir", str(output), "--steps", str(steps),
-            "--batch-size", "2", "--crop", "32", "--workers", "2", "--target", "mse", "--qp-range", "30-40",
-            "--small-channels", "8,16", "--log-samples", *extra]  # fmt: skip
+    return [
+        "train",
+        "simulator",
+        "--data",
+        str(dataset),
+        "--output-dir",
+        str(output),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--workers",
+        "2",
+        "--target",
+        "mse",
+        "--qp-range",
+        "30-40",
+        "--small-channels",
+        "8,16",
+        "--log-samples",
+        *extra,
+    ]
 
 
 def _sample_log(path: Path) -> list[tuple[int, int, list[str]]]:
@@ -46,16 +68,30 @@ def _sample_log(path: Path) -> list[tuple[int, int, list[str]]]:
 
 
 def _all_keys(dataset: Path) -> set[str]:
-    loader = ShardLoader(open_dataset(str(dataset), condition=ConditionSpec(qp_range=(30, 40)), rank=0, world_size=1,
-                                      shuffle_buffer=0), batch_size=4)  # fmt: skip
+    loader = ShardLoader(
+        open_dataset(str(dataset), condition=ConditionSpec(qp_range=(30, 40)), rank=0, world_size=1, shuffle_buffer=0),
+        batch_size=4,
+    )
     return {key for batch in loader for key in batch["key"]}
 
 
 def _torchrun(data: str, output: Path, environment: dict | None = None) -> list[list[tuple[int, int, list[str]]]]:
     """4 updates under torchrun with 2 CPU processes, 2 loader workers each; each rank's sample log."""
-    result = subprocess.run([str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "-m", "vrpsr_cli.main",
-                             *_train_arguments(data, output, 4)], capture_output=True, text=True, timeout=600,
-                            cwd=REPOSITORY, env=environment)  # fmt: skip
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "torchrun"),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "vrpsr_cli.main",
+            *_train_arguments(data, output, 4),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPOSITORY,
+        env=environment,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return [_sample_log(output / "samples" / f"rank-{rank:05d}.csv") for rank in range(2)]
 
@@ -82,12 +118,20 @@ def test_two_ranks_read_disjoint_keys_that_cover_each_epoch(dataset: Path, two_r
     assert [state["rank"] for state in states] == [0, 1]
 
 
-def test_two_ranks_read_the_same_keys_from_s3(dataset: Path, two_rank_run: tuple[Path, list], s3_server,
-                                              tmp_path: Path) -> None:  # fmt: skip
+def test_two_ranks_read_the_same_keys_from_s3(
+    dataset: Path, two_rank_run: tuple[Path, list], s3_server, tmp_path: Path
+) -> None:
     """The same run straight from SeaweedFS (credentials from the environment) sees what the local run saw."""
-    fsspec.filesystem("s3", **s3_server.storage_options).put(str(dataset), f"{s3_server.bucket}/rank-data", recursive=True)
-    environment = {**os.environ, "AWS_ACCESS_KEY_ID": s3_server.access_key, "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
-                   "AWS_ENDPOINT_URL": s3_server.endpoint_url, "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    fsspec.filesystem("s3", **s3_server.storage_options).put(
+        str(dataset), f"{s3_server.bucket}/rank-data", recursive=True
+    )
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "AWS_ENDPOINT_URL": s3_server.endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     logs = _torchrun(f"s3://{s3_server.bucket}/rank-data", tmp_path / "run", environment)
     assert logs == two_rank_run[1]
 
@@ -97,10 +141,14 @@ def test_resume_continues_the_loader_exactly(dataset: Path, tmp_path: Path, caps
     keys in the same order as an uninterrupted run, with no replay, and ends with bit-identical weights."""
     whole, interrupted = tmp_path / "whole", tmp_path / "interrupted"
     assert main(_train_arguments(dataset, whole, 7, "--config", str(_no_bar(tmp_path)))) == 0
-    assert main(_train_arguments(dataset, interrupted, 7, "--stop-at-step", "5", "--config", str(_no_bar(tmp_path)))) == 0
+    assert (
+        main(_train_arguments(dataset, interrupted, 7, "--stop-at-step", "5", "--config", str(_no_bar(tmp_path)))) == 0
+    )
     assert "trained to step 5" in capsys.readouterr().out
     assert not (interrupted / "checkpoints/step-0000007").exists()
-    assert main(_train_arguments(dataset, interrupted, 7, "--resume", "latest", "--config", str(_no_bar(tmp_path)))) == 0
+    assert (
+        main(_train_arguments(dataset, interrupted, 7, "--resume", "latest", "--config", str(_no_bar(tmp_path)))) == 0
+    )
     assert "trained to step 7" in capsys.readouterr().out
     expected = _sample_log(whole / "samples/rank-00000.csv")
     assert [step for step, _, _ in expected] == list(range(1, 8))
@@ -119,7 +167,9 @@ def _no_bar(tmp_path: Path) -> Path:
     return path
 
 
-def test_resume_with_other_data_settings_is_refused(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_resume_with_other_data_settings_is_refused(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     output = tmp_path / "run"
     assert main(_train_arguments(dataset, output, 1)) == 0
     capsys.readouterr()
@@ -137,9 +187,16 @@ def test_epoch_from_s3_rides_out_an_outage(dataset: Path, tmp_path: Path, caplog
     try:
         fs = fsspec.filesystem("s3", **server.storage_options)
         fs.put(str(dataset), f"{server.bucket}/dataset", recursive=True)
-        data = open_dataset(f"s3://{server.bucket}/dataset", condition=ConditionSpec(qp_range=(30, 40)), rank=0,
-                            world_size=1, storage_options=server.storage_options, shuffle_buffer=1, read_threads=1,
-                            retry_seconds=120)  # fmt: skip
+        data = open_dataset(
+            f"s3://{server.bucket}/dataset",
+            condition=ConditionSpec(qp_range=(30, 40)),
+            rank=0,
+            world_size=1,
+            storage_options=server.storage_options,
+            shuffle_buffer=1,
+            read_threads=1,
+            retry_seconds=120,
+        )
         keys, outage = [], None
         with caplog.at_level(logging.WARNING, logger="shards.storage"):
             for item in data:
@@ -158,14 +215,25 @@ def test_epoch_from_s3_rides_out_an_outage(dataset: Path, tmp_path: Path, caplog
         server.stop()
 
 
-@pytest.mark.parametrize("flag, launch_config, expected", [
-    ((), "bf16", "bf16"), (("--mixed-precision", "no"), "bf16", "no")])
-def test_mixed_precision_is_what_accelerate_resolves(dataset: Path, tmp_path: Path, flag: tuple, launch_config: str | None,
-                                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    "flag, launch_config, expected", [((), "bf16", "bf16"), (("--mixed-precision", "no"), "bf16", "no")]
+)
+def test_mixed_precision_is_what_accelerate_resolves(
+    dataset: Path, tmp_path: Path, flag: tuple, launch_config: str | None, expected: str
+) -> None:
     """The flag wins over `accelerate launch --mixed_precision` (ACCELERATE_MIXED_PRECISION), which wins over "no"."""
-    environment = {**os.environ, "ACCELERATE_MIXED_PRECISION": launch_config} if launch_config else {
-        name: value for name, value in os.environ.items() if name != "ACCELERATE_MIXED_PRECISION"}
-    result = subprocess.run([sys.executable, "-m", "vrpsr_cli.main", *_train_arguments(dataset, tmp_path / "run", 1), *flag],
-                            capture_output=True, text=True, timeout=300, cwd=REPOSITORY, env=environment)  # fmt: skip
+    environment = (
+        {**os.environ, "ACCELERATE_MIXED_PRECISION": launch_config}
+        if launch_config
+        else {name: value for name, value in os.environ.items() if name != "ACCELERATE_MIXED_PRECISION"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "vrpsr_cli.main", *_train_arguments(dataset, tmp_path / "run", 1), *flag],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPOSITORY,
+        env=environment,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"mixed precision {expected};" in result.stdout

@@ -1,4 +1,5 @@
 """FiLM hooks on diffusers ResnetBlock2D: identity at initialisation, conditioning once trained."""
+
 from __future__ import annotations
 
 import copy

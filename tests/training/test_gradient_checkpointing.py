@@ -1,4 +1,5 @@
 """Gradient checkpointing of the SD-Turbo parts changes memory, not gradients (FiLM included)."""
+
 from __future__ import annotations
 
 import copy
@@ -29,7 +30,9 @@ def test_checkpointing_keeps_every_gradient(tiny_parts: dict, photo_dir, joint_s
     plain = RecompressionAwareSR(tiny_generator(), simulator, joint_simulator=joint_simulator)
     checkpointed = copy.deepcopy(plain)
     assert enable_gradient_checkpointing(checkpointed) == 2  # the UNet and the VAE (outermost parts only)
-    assert checkpointed.simulator.unet.is_gradient_checkpointing and checkpointed.simulator.vae.is_gradient_checkpointing
+    assert (
+        checkpointed.simulator.unet.is_gradient_checkpointing and checkpointed.simulator.vae.is_gradient_checkpointing
+    )
     assert not plain.simulator.unet.is_gradient_checkpointing
     batch = sr_batches(photo_dir, crops=2, batch_size=2)[0]
     want, got = _gradients(plain, batch), _gradients(checkpointed, batch)

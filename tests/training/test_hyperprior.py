@@ -1,4 +1,5 @@
 """The hyperprior codec simulator (Table 6): trained toward the condition's rate, loaded back, used in stage 2."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,16 @@ TINY = SimulatorArchitecture(backbone="hyperprior", hyperprior_channels=(16, 24)
 
 
 def _config(tmp_path: Path, **overrides) -> TrainConfig:
-    return TrainConfig(**{"output_dir": str(tmp_path), "max_steps": 2, "learning_rate": 3e-3, "target": "mse",
-                          "progress_bar": False, **overrides})
+    return TrainConfig(
+        **{
+            "output_dir": str(tmp_path),
+            "max_steps": 2,
+            "learning_rate": 3e-3,
+            "target": "mse",
+            "progress_bar": False,
+            **overrides,
+        }
+    )
 
 
 def _log_rate_gap(model: torch.nn.Module, batch: dict) -> float:

@@ -1,4 +1,5 @@
 """The differentiable JPEG proxy (Table 6): JPEG's pictures, rate matched to the condition, gradients through."""
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,7 @@ from training.trainers.sr import SRTrainConfig, build_sr_system
 
 def _photo(photo_dir: Path, size: int = 128) -> np.ndarray:
     picture = np.asarray(Image.open(min(photo_dir.glob("*.png"))).convert("RGB"))
-    return np.ascontiguousarray(picture[100:100 + size, 200:200 + size])
+    return np.ascontiguousarray(picture[100 : 100 + size, 200 : 200 + size])
 
 
 def _signed(picture: np.ndarray) -> torch.Tensor:
@@ -34,7 +35,7 @@ def _pil_jpeg(picture: np.ndarray, quality: int) -> tuple[np.ndarray, float]:
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 @pytest.mark.parametrize("target_bpp", [0.6, 1.5])

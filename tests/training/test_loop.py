@@ -1,4 +1,5 @@
 """The shared loop: exact resume, gradient accumulation, EMA, logs and the held-out check."""
+
 from __future__ import annotations
 
 import csv
@@ -22,9 +23,17 @@ def tiny_simulator() -> SmallSimulator:
 
 
 def tiny_config(output_dir: Path, **overrides) -> TrainConfig:
-    defaults = dict(output_dir=str(output_dir), max_steps=4, learning_rate=1e-3, warmup_steps=1,
-                    lpips_pretrained_backbone=False, discriminator_channels=8, checkpoint_every=2, eval_every=2,
-                    progress_bar=False)
+    defaults = dict(
+        output_dir=str(output_dir),
+        max_steps=4,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        lpips_pretrained_backbone=False,
+        discriminator_channels=8,
+        checkpoint_every=2,
+        eval_every=2,
+        progress_bar=False,
+    )
     return TrainConfig(**{**defaults, **overrides})
 
 
@@ -37,8 +46,9 @@ def test_resume_continues_the_exact_schedule(codec_batches: list[dict], tmp_path
     full = tiny_config(tmp_path / "full", ema_decay=0.9)
     result = train(full, tiny_simulator(), simulator_forward, codec_batches)
     assert result.step == 4 and result.checkpoint == tmp_path / "full/checkpoints/step-0000004"
-    resumed_config = dataclasses.replace(full, output_dir=str(tmp_path / "resumed"),
-                                         resume_from=str(tmp_path / "full/checkpoints/step-0000002"))
+    resumed_config = dataclasses.replace(
+        full, output_dir=str(tmp_path / "resumed"), resume_from=str(tmp_path / "full/checkpoints/step-0000002")
+    )
     resumed = train(resumed_config, tiny_simulator(), simulator_forward, codec_batches)
     assert resumed.step == 4
     for name in ("model", "discriminator", "ema"):
@@ -59,8 +69,9 @@ def test_resume_latest_truncates_the_lost_log_rows(codec_batches: list[dict], tm
     train(config, tiny_simulator(), simulator_forward, codec_batches)
     (tmp_path / "checkpoints/step-0000003").rename(tmp_path / "lost")  # as if the run died after step 3
     assert latest_checkpoint(tmp_path) == tmp_path / "checkpoints/step-0000002"
-    result = train(dataclasses.replace(config, resume_from="latest"), tiny_simulator(), simulator_forward,
-                   codec_batches)
+    result = train(
+        dataclasses.replace(config, resume_from="latest"), tiny_simulator(), simulator_forward, codec_batches
+    )
     assert result.step == 3
     rows = _rows(tmp_path / "losses.csv")
     assert [r["step"] for r in rows] == ["1", "2", "3"]
@@ -82,23 +93,27 @@ def test_resume_refuses_a_config_that_changes_the_training(codec_batches: list[d
 
 def test_gradient_accumulation_matches_the_larger_batch(codec_batches: list[dict], tmp_path: Path) -> None:
     big = codec_batches[:2]
-    small = [{k: v[i:i + 1] for k, v in b.items()} for b in big for i in range(2)]
+    small = [{k: v[i : i + 1] for k, v in b.items()} for b in big for i in range(2)]
     common = dict(target="mse", max_steps=2, max_grad_norm=None, checkpoint_every=2)
     one = train(tiny_config(tmp_path / "one", **common), tiny_simulator(), simulator_forward, big)
-    two = train(tiny_config(tmp_path / "two", gradient_accumulation_steps=2, **common), tiny_simulator(),
-                simulator_forward, small)
+    two = train(
+        tiny_config(tmp_path / "two", gradient_accumulation_steps=2, **common),
+        tiny_simulator(),
+        simulator_forward,
+        small,
+    )
     want, got = (load_file(str(r.checkpoint / "model.safetensors")) for r in (one, two))
     assert max((want[k] - got[k]).abs().max().item() for k in want) < 1e-6
     assert one.last_losses["mse"] == pytest.approx(two.last_losses["mse"], rel=1e-5)
 
 
-def test_training_lowers_held_out_error_below_identity(codec_batches: list[dict], held_out_batches: list[dict],
-                                                       tmp_path: Path) -> None:
+def test_training_lowers_held_out_error_below_identity(
+    codec_batches: list[dict], held_out_batches: list[dict], tmp_path: Path
+) -> None:
     model = tiny_simulator()
     criterion = RestorationLoss("mse")
     before = evaluate(model, simulator_forward, criterion, held_out_batches, torch.device("cpu"))
-    config = tiny_config(tmp_path, target="mse", max_steps=30, learning_rate=3e-3, checkpoint_every=30,
-                         eval_every=15)
+    config = tiny_config(tmp_path, target="mse", max_steps=30, learning_rate=3e-3, checkpoint_every=30, eval_every=15)
     result = train(config, model, simulator_forward, codec_batches, held_out_batches)
     assert [m["step"] for m in result.held_out] == [15, 30]
     assert [r["step"] for r in _rows(tmp_path / "held_out.csv")] == ["15", "30"]

@@ -1,4 +1,5 @@
 """The 2.0*MSE + 5.0*LPIPS + 0.5*GAN loss, the MSE-only target and the patch discriminator."""
+
 from __future__ import annotations
 
 from pathlib import Path

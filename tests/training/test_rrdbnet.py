@@ -1,4 +1,5 @@
 """Codec-aware RRDBNet: plain at initialisation, conditioned after training, official weights load."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,10 @@ def _tiny(scale: int = 4, codec_aware: bool = True) -> RRDBNet:
 
 
 def _conditions() -> list[torch.Tensor]:
-    return [torch.stack([condition_vector("x264", 0.1), condition_vector("vvenc", 0.9)]),
-            torch.stack([condition_vector("x265", 2.0), condition_vector("x264", 0.02)])]
+    return [
+        torch.stack([condition_vector("x264", 0.1), condition_vector("vvenc", 0.9)]),
+        torch.stack([condition_vector("x265", 2.0), condition_vector("x264", 0.02)]),
+    ]
 
 
 @pytest.mark.parametrize("scale, size", [(4, 8), (1, 32)])

@@ -1,4 +1,5 @@
 """The S3Diff-style simulator on tiny random SD-Turbo-like parts: identity additions, save/load, loading."""
+
 from __future__ import annotations
 
 import copy
@@ -16,10 +17,13 @@ CONDITION = torch.stack([condition_vector("x264", 0.3), condition_vector("vvenc"
 
 
 def _parts(tiny_parts: dict) -> dict:
-    return {"vae": AutoencoderKL.from_config(tiny_parts["vae_config"]),
-            "unet": UNet2DConditionModel.from_config(tiny_parts["unet_config"]),
-            "text_encoder": CLIPTextModel(tiny_parts["text_config"]), "tokenizer": tiny_parts["tokenizer"],
-            "scheduler": DDPMScheduler.from_config(tiny_parts["scheduler_config"])}
+    return {
+        "vae": AutoencoderKL.from_config(tiny_parts["vae_config"]),
+        "unet": UNet2DConditionModel.from_config(tiny_parts["unet_config"]),
+        "text_encoder": CLIPTextModel(tiny_parts["text_config"]),
+        "tokenizer": tiny_parts["tokenizer"],
+        "scheduler": DDPMScheduler.from_config(tiny_parts["scheduler_config"]),
+    }
 
 
 @torch.no_grad()
@@ -107,8 +111,9 @@ def test_from_pretrained_loads_a_saved_folder(tiny_parts: dict, tmp_path: Path) 
     image = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         out = loaded(image, CONDITION[:1])
-    torch.testing.assert_close(out, _plain_backbone(parts, image, ["A libx264 0.3000 bpp compressed image."]),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        out, _plain_backbone(parts, image, ["A libx264 0.3000 bpp compressed image."]), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_from_pretrained_names_what_is_missing(tiny_parts: dict, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """The small conditional UNet simulator: identity at start, conditioned through the shared FiLM."""
+
 from __future__ import annotations
 
 import pytest

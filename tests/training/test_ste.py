@@ -1,4 +1,5 @@
 """The straight-through ablation: the real codec's output forward, the simulator's gradient backward."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Table 3's simulator variants: QP as input with a rate head, vector only, prompt only; recorded and reloaded."""
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,16 @@ class Recorder(nn.Module):
 
 
 def _config(tmp_path: Path, **overrides) -> TrainConfig:
-    return TrainConfig(**{"output_dir": str(tmp_path), "max_steps": 2, "learning_rate": 1e-3, "target": "mse",
-                          "progress_bar": False, **overrides})
+    return TrainConfig(
+        **{
+            "output_dir": str(tmp_path),
+            "max_steps": 2,
+            "learning_rate": 1e-3,
+            "target": "mse",
+            "progress_bar": False,
+            **overrides,
+        }
+    )
 
 
 CONDITION = torch.tensor([[1.0, 0, 0, 0.3], [0, 0, 1.0, 0.05]])
@@ -61,7 +70,9 @@ def test_prompt_only_names_the_condition_and_zeroes_the_vector() -> None:
 def test_qp_input_scales_the_qp_and_writes_qp_prompts() -> None:
     recorder = Recorder()
     switched = SwitchedSimulator(recorder, condition_input="qp")
-    _, rate = switched(torch.zeros(2, 3, 16, 16), torch.tensor([[0, 1.0, 0, 37.0], [1.0, 0, 0, 22.0]]), return_rate=True)
+    _, rate = switched(
+        torch.zeros(2, 3, 16, 16), torch.tensor([[0, 1.0, 0, 37.0], [1.0, 0, 0, 22.0]]), return_rate=True
+    )
     condition, prompts = recorder.seen[-1]
     assert prompts == ["A {libx265} {qp 37} compressed image.", "A {libx264} {qp 22} compressed image."]
     assert torch.allclose(condition[:, 3], torch.tensor([37.0, 22.0]) / QP_SCALE)
@@ -87,12 +98,25 @@ def _text_seen_by(simulator: CodecSimulator) -> list[list[str]]:
 QP_CONDITION = torch.tensor([[1.0, 0, 0, 37.0], [0, 0, 1.0, 22.0]])
 
 
-@pytest.mark.parametrize("switches, condition, expected", [
-    ({"embedding": False}, CONDITION, ["A libx264 0.3000 bpp compressed image.", "A libx266 0.0500 bpp compressed image."]),
-    ({"condition_input": "qp"}, QP_CONDITION, ["A {libx264} {qp 37} compressed image.", "A {libvvenc} {qp 22} compressed image."]),
-    ({"prompt": False}, CONDITION, ["", ""])])
-def test_the_s3diff_simulator_reads_the_switches_prompts(tiny_parts: dict, switches: dict, condition: torch.Tensor,
-                                                         expected: list[str]) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "switches, condition, expected",
+    [
+        (
+            {"embedding": False},
+            CONDITION,
+            ["A libx264 0.3000 bpp compressed image.", "A libx266 0.0500 bpp compressed image."],
+        ),
+        (
+            {"condition_input": "qp"},
+            QP_CONDITION,
+            ["A {libx264} {qp 37} compressed image.", "A {libvvenc} {qp 22} compressed image."],
+        ),
+        ({"prompt": False}, CONDITION, ["", ""]),
+    ],
+)
+def test_the_s3diff_simulator_reads_the_switches_prompts(
+    tiny_parts: dict, switches: dict, condition: torch.Tensor, expected: list[str]
+) -> None:
     """Prompt only: the model's template from the real condition (not from the zeroed vector); QP input: the QP
     prompt (not the model's bpp template); never the loader's prompt, which names the bpp."""
     inner = CodecSimulator.from_configs(**tiny_parts)
@@ -104,8 +128,9 @@ def test_the_s3diff_simulator_reads_the_switches_prompts(tiny_parts: dict, switc
 
 def test_qp_simulator_trains_its_rate_head_and_is_recorded(photo_dir: Path, tmp_path: Path) -> None:
     batches = qp_batches(photo_dir)
-    config = SimulatorTrainConfig(_config(tmp_path, max_steps=30, checkpoint_every=30, learning_rate=3e-3), TINY_QP,
-                                  rate_loss_weight=0.5)
+    config = SimulatorTrainConfig(
+        _config(tmp_path, max_steps=30, checkpoint_every=30, learning_rate=3e-3), TINY_QP, rate_loss_weight=0.5
+    )
     result = train_simulator(config, batches)
     rows = list(csv.DictReader((tmp_path / "losses.csv").open()))
     assert float(rows[-1]["rate_error"]) < float(rows[0]["rate_error"])

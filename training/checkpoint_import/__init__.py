@@ -14,6 +14,7 @@ key into our modules (no missing or unexpected keys), and writes a folder the lo
   pre_sr            pre_sr.pkl                SR checkpoint (the SR in front of post-processing)
   post_sr           post_sr.pkl               post-processing checkpoint
 """
+
 from __future__ import annotations
 
 from training.checkpoint_import.de_net import import_de_net
@@ -24,7 +25,13 @@ from training.checkpoint_import.simulator import import_simulator
 from training.checkpoint_import.vrpsr_realesrgan import import_vrpsr_realesrgan
 from training.checkpoint_import.vrpsr_s3diff import import_vrpsr_s3diff
 
-KINDS = {"s3diff": import_s3diff, "de_net": import_de_net, "simulator": import_simulator,
-         "vrpsr_s3diff": import_vrpsr_s3diff, "vrpsr_realesrgan": import_vrpsr_realesrgan,
-         "pre_sr": import_pre_sr, "post_sr": import_post_sr}
+KINDS = {
+    "s3diff": import_s3diff,
+    "de_net": import_de_net,
+    "simulator": import_simulator,
+    "vrpsr_s3diff": import_vrpsr_s3diff,
+    "vrpsr_realesrgan": import_vrpsr_realesrgan,
+    "pre_sr": import_pre_sr,
+    "post_sr": import_post_sr,
+}
 NEEDS_SD_TURBO = ("s3diff", "simulator", "vrpsr_s3diff", "pre_sr", "post_sr")

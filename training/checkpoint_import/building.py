@@ -1,4 +1,5 @@
 """Build the S3Diff model an import fills, and fill it from a published S3Diff / VRPSR file."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ none for a simulator, ``generator.`` for SR, ``post.`` for post-processing), ``c
 architecture record the loaders rebuild the network from) and ``imported.json`` (kind, source file,
 its sha256). ``vrpsr eval --model checkpoint:OUT`` and ``vrpsr train ... --init-from OUT`` read it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,9 @@ def read_tensors_only(path: str | Path, convert_hint: str = "") -> dict:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, AttributeError, ModuleNotFoundError) as error:
         reason = str(error).strip().splitlines()
-        detail = next((line for line in reason if "GLOBAL" in line or "Unsupported" in line), reason[0] if reason else "")
+        detail = next(
+            (line for line in reason if "GLOBAL" in line or "Unsupported" in line), reason[0] if reason else ""
+        )
         raise PublishedFileError(
             f"{path} needs code unpickled to load ({detail.strip()[:200]}); vrpsr reads tensors only "
             f"(torch.load(weights_only=True)) and does not run code from checkpoint files. {convert_hint}".strip()
@@ -54,16 +57,22 @@ def tensors_of(section: object, where: str) -> dict[str, torch.Tensor]:
     return {str(name): value.detach().clone() for name, value in section.items()}
 
 
-def check_keys(expected: dict[str, torch.Tensor], mapped: dict[str, torch.Tensor], source: str,
-               may_miss: tuple[str, ...] = ()) -> None:
+def check_keys(
+    expected: dict[str, torch.Tensor], mapped: dict[str, torch.Tensor], source: str, may_miss: tuple[str, ...] = ()
+) -> None:
     """Every expected weight present (except names starting with `may_miss`), nothing left over, shapes equal."""
     missing = sorted(name for name in expected if name not in mapped and not name.startswith(may_miss))
     unexpected = sorted(name for name in mapped if name not in expected)
     if missing or unexpected:
-        raise PublishedFileError(f"{source} does not fit the model: {len(missing)} missing ({missing[:4]}), "
-                                 f"{len(unexpected)} unexpected ({unexpected[:4]})")
-    wrong = [f"{name}: {tuple(mapped[name].shape)} vs {tuple(value.shape)}" for name, value in expected.items()
-             if name in mapped and mapped[name].shape != value.shape]
+        raise PublishedFileError(
+            f"{source} does not fit the model: {len(missing)} missing ({missing[:4]}), "
+            f"{len(unexpected)} unexpected ({unexpected[:4]})"
+        )
+    wrong = [
+        f"{name}: {tuple(mapped[name].shape)} vs {tuple(value.shape)}"
+        for name, value in expected.items()
+        if name in mapped and mapped[name].shape != value.shape
+    ]
     if wrong:
         raise PublishedFileError(f"{source} does not fit the model (shapes): {wrong[:4]}")
 
@@ -88,8 +97,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_checkpoint(out: str | Path, weights: dict[str, torch.Tensor], config: dict, kind: str,
-                     sources: list[str | Path]) -> Path:
+def write_checkpoint(
+    out: str | Path, weights: dict[str, torch.Tensor], config: dict, kind: str, sources: list[str | Path]
+) -> Path:
     """Write OUT/model.safetensors, config.json, imported.json (via OUT.partial, renamed when complete)."""
     out = Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
@@ -99,8 +109,12 @@ def write_checkpoint(out: str | Path, weights: dict[str, torch.Tensor], config: 
     partial.mkdir(parents=True)
     save_file({name: tensor.contiguous() for name, tensor in weights.items()}, str(partial / MODEL_WEIGHTS))
     (partial / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
-    record = {"kind": kind, "sources": [{"file": str(Path(s).expanduser().resolve()),
-                                         "sha256": sha256_of(Path(s).expanduser())} for s in sources]}
+    record = {
+        "kind": kind,
+        "sources": [
+            {"file": str(Path(s).expanduser().resolve()), "sha256": sha256_of(Path(s).expanduser())} for s in sources
+        ],
+    }
     (partial / "imported.json").write_text(json.dumps(record, indent=2))
     if out.exists():
         out.rmdir()

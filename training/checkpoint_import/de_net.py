@@ -3,6 +3,7 @@
 The folder holds ``degradation_estimator.*`` weights; the S3Diff importers take either it or the
 published .pth as ``de_net`` and put the estimator inside every S3Diff-based checkpoint they write.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ def read_de_net(path: str | Path) -> dict[str, torch.Tensor]:
         file = path / "model.safetensors" if path.is_dir() else path
         if not file.is_file():
             raise FileNotFoundError(f"no DEResNet weights at {file}")
-        state = {name[len(PREFIX):]: value for name, value in load_file(str(file)).items() if name.startswith(PREFIX)}
+        state = {name[len(PREFIX) :]: value for name, value in load_file(str(file)).items() if name.startswith(PREFIX)}
     else:
         state = tensors_of(read_tensors_only(path), f"{path}")
     check_keys(DEResNet().state_dict(), state, str(path))
@@ -32,5 +33,10 @@ def read_de_net(path: str | Path) -> dict[str, torch.Tensor]:
 
 def import_de_net(file: str | Path, out: str | Path) -> Path:
     state = read_de_net(file)
-    return write_checkpoint(out, {PREFIX + name: value for name, value in state.items()},
-                            {"de_net": {"num_degradation": 2}}, "de_net", [file])
+    return write_checkpoint(
+        out,
+        {PREFIX + name: value for name, value in state.items()},
+        {"de_net": {"num_degradation": 2}},
+        "de_net",
+        [file],
+    )

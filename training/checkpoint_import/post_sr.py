@@ -2,6 +2,7 @@
 
 The official code scores the decoded picture's degradation at its own size and conditions on the
 same (codec, kB) as the SR model."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,14 @@ from training.checkpoint_import.presets import official_vrpsr
 from training.checkpoint_import.sr_checkpoint import write_role
 
 
-def import_post_sr(file: str | Path, out: str | Path, *, de_net: str | Path | None = None,
-                   pretrained: str | None = None, model: nn.Module | None = None) -> Path:
+def import_post_sr(
+    file: str | Path,
+    out: str | Path,
+    *,
+    de_net: str | Path | None = None,
+    pretrained: str | None = None,
+    model: nn.Module | None = None,
+) -> Path:
     model = s3diff_model(official_vrpsr(1), pretrained, model, sr=False)
     fill_from_published(model, file, de_net, has_condition=True)
     return write_role(out, model, "post", pretrained, "post_sr", [file, de_net])

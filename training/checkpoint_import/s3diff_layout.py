@@ -11,6 +11,7 @@ Ours: unet.<layer>.lora_A.weight, vae.encoder.<layer>.lora_B.weight, unet.conv_i
 (i = the block's position in the model's ResnetBlock2D order), degradation.<mlp>.*, degradation.fourier_basis,
 degradation.<vae|unet>_block_embeddings.weight.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,20 +28,35 @@ MLP_SECTIONS = ("vae_de_mlp", "unet_de_mlp", "vae_block_mlp", "unet_block_mlp", 
 
 def check_architecture(published: dict, source: str, unet_rank: int, vae_rank: int) -> None:
     """The file's ranks and LoRA target lists must be the published S3Diff ones our model builds."""
-    for key in ("rank_unet", "rank_vae", "unet_lora_target_modules", "vae_lora_target_modules", "state_dict_unet",
-                "state_dict_vae", "w", "state_embeddings", *(f"state_dict_{name}" for name in MLP_SECTIONS)):
+    for key in (
+        "rank_unet",
+        "rank_vae",
+        "unet_lora_target_modules",
+        "vae_lora_target_modules",
+        "state_dict_unet",
+        "state_dict_vae",
+        "w",
+        "state_embeddings",
+        *(f"state_dict_{name}" for name in MLP_SECTIONS),
+    ):
         if key not in published:
-            raise PublishedFileError(f"{source} has no {key!r}: not an S3Diff / VRPSR save_model file "
-                                     f"(keys: {sorted(published)[:12]})")
+            raise PublishedFileError(
+                f"{source} has no {key!r}: not an S3Diff / VRPSR save_model file (keys: {sorted(published)[:12]})"
+            )
     if (int(published["rank_unet"]), int(published["rank_vae"])) != (unet_rank, vae_rank):
-        raise PublishedFileError(f"{source}: LoRA ranks unet {published['rank_unet']} / vae {published['rank_vae']}, "
-                                 f"the model has {unet_rank} / {vae_rank}")
+        raise PublishedFileError(
+            f"{source}: LoRA ranks unet {published['rank_unet']} / vae {published['rank_vae']}, "
+            f"the model has {unet_rank} / {vae_rank}"
+        )
     if sorted(published["unet_lora_target_modules"]) != sorted(UNET_TARGETS):
-        raise PublishedFileError(f"{source}: UNet LoRA targets {published['unet_lora_target_modules']} differ "
-                                 f"from S3Diff's {list(UNET_TARGETS)}")
+        raise PublishedFileError(
+            f"{source}: UNet LoRA targets {published['unet_lora_target_modules']} differ "
+            f"from S3Diff's {list(UNET_TARGETS)}"
+        )
     if published["vae_lora_target_modules"] != VAE_TARGETS:
-        raise PublishedFileError(f"{source}: VAE LoRA targets {published['vae_lora_target_modules']!r} differ "
-                                 f"from S3Diff's {VAE_TARGETS!r}")
+        raise PublishedFileError(
+            f"{source}: VAE LoRA targets {published['vae_lora_target_modules']!r} differ from S3Diff's {VAE_TARGETS!r}"
+        )
 
 
 def _lora_or_plain(name: str, prefix: str) -> str:
@@ -60,8 +76,9 @@ def map_published(published: dict, source: str, condition_blocks: list[str]) -> 
         condition = CONDITION_KEY.match(name)
         if condition and "lora_" not in name:
             if condition["block"] not in positions:
-                raise PublishedFileError(f"{source}: condition MLP of {condition['block']!r}, which is not a "
-                                         f"ResnetBlock2D of this UNet")
+                raise PublishedFileError(
+                    f"{source}: condition MLP of {condition['block']!r}, which is not a ResnetBlock2D of this UNet"
+                )
             mapped[f"film.mlps.{positions[condition['block']]}.{condition['rest']}"] = tensor
         else:
             mapped[_lora_or_plain(name, "unet.")] = tensor
@@ -76,8 +93,10 @@ def map_published(published: dict, source: str, condition_blocks: list[str]) -> 
     mapped["degradation.fourier_basis"] = basis.detach().clone()
     embeddings = published["state_embeddings"]
     for part in ("vae", "unet"):
-        section = tensors_of(embeddings.get(f"state_dict_{part}_block") if isinstance(embeddings, dict) else None,
-                             f"{source}: state_embeddings.state_dict_{part}_block")
+        section = tensors_of(
+            embeddings.get(f"state_dict_{part}_block") if isinstance(embeddings, dict) else None,
+            f"{source}: state_embeddings.state_dict_{part}_block",
+        )
         for name, tensor in section.items():
             mapped[f"degradation.{part}_block_embeddings.{name}"] = tensor
     return mapped

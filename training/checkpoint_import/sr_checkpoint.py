@@ -1,4 +1,5 @@
 """Write an imported S3Diff-based model in the role it plays: simulator, SR generator or post-processor."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,7 @@ def s3diff_record(model: nn.Module, pretrained: str | None) -> dict:
     return {"backbone": "s3diff", "pretrained": pretrained, "s3diff": dataclasses.asdict(model.settings)}
 
 
-def write_role(out: str | Path, model: nn.Module, role: str, pretrained: str | None, kind: str,
-               sources: list) -> Path:
+def write_role(out: str | Path, model: nn.Module, role: str, pretrained: str | None, kind: str, sources: list) -> Path:
     """OUT in the layout the loaders of `role` read (config sections as our trainers record them)."""
     record = s3diff_record(model, pretrained)
     if role == "simulator":

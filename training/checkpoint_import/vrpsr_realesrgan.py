@@ -6,6 +6,7 @@ dict is what this importer reads. Keys: Real-ESRGAN's, plus per RRDB ``eb1`` / `
 Linear on the 4 x 16 timestep embedding of [one-hot, kB]) -> our ``codec_heads.0`` / ``codec_heads.1``.
 Recorded: scale 1 (LQ upsampled to the output, pixel-unshuffle 4), embedding "vrpsr", units official-kB.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,22 @@ from torch import nn
 from training.checkpoint_import.common import load_into, prefixed, read_tensors_only, tensors_of, write_checkpoint
 from training.models.rrdbnet import RRDBNet
 
-CONVERT = ("Convert it once where the official VRPSR code is installed (its src/ on sys.path): python -c "
-           "\"import torch; torch.save(torch.load('VRPSR_realesrgan.pkl', weights_only=False).state_dict(), "
-           "'vrpsr_realesrgan_state.pth')\" and import that file.")
+CONVERT = (
+    "Convert it once where the official VRPSR code is installed (its src/ on sys.path): python -c "
+    "\"import torch; torch.save(torch.load('VRPSR_realesrgan.pkl', weights_only=False).state_dict(), "
+    "'vrpsr_realesrgan_state.pth')\" and import that file."
+)
 HEAD_KEY = re.compile(r"^body\.(\d+)\.eb([12])\.(.+)$")
-GENERATOR = {"backbone": "rrdbnet", "scale": 1, "num_feat": 64, "num_block": 23, "num_grow_ch": 32, "embed": True,
-             "rrdbnet_embedding": "vrpsr", "condition_units": "official-kB"}
+GENERATOR = {
+    "backbone": "rrdbnet",
+    "scale": 1,
+    "num_feat": 64,
+    "num_block": 23,
+    "num_grow_ch": 32,
+    "embed": True,
+    "rrdbnet_embedding": "vrpsr",
+    "condition_units": "official-kB",
+}
 
 
 def official_rrdbnet(num_block: int = 23) -> RRDBNet:
@@ -43,5 +54,10 @@ def import_vrpsr_realesrgan(file: str | Path, out: str | Path, *, model: nn.Modu
     model = model if model is not None else official_rrdbnet()
     load_into(model, map_realesrgan(tensors_of(state, str(file))), str(file))
     generator = {**GENERATOR, "num_block": len(model.body)}
-    return write_checkpoint(out, prefixed(model.state_dict(), "generator."),
-                            {"generator": generator, "imported": "vrpsr_realesrgan"}, "vrpsr_realesrgan", [file])
+    return write_checkpoint(
+        out,
+        prefixed(model.state_dict(), "generator."),
+        {"generator": generator, "imported": "vrpsr_realesrgan"},
+        "vrpsr_realesrgan",
+        [file],
+    )

@@ -1,4 +1,5 @@
 """VRPSR's vrpsr_s3diff.pkl (the recompression-aware S3Diff SR model) -> an SR checkpoint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,15 @@ from training.checkpoint_import.presets import official_vrpsr
 from training.checkpoint_import.sr_checkpoint import write_role
 
 
-def import_vrpsr_s3diff(file: str | Path, out: str | Path, *, de_net: str | Path | None = None,
-                        pretrained: str | None = None, model: nn.Module | None = None,
-                        kind: str = "vrpsr_s3diff") -> Path:
+def import_vrpsr_s3diff(
+    file: str | Path,
+    out: str | Path,
+    *,
+    de_net: str | Path | None = None,
+    pretrained: str | None = None,
+    model: nn.Module | None = None,
+    kind: str = "vrpsr_s3diff",
+) -> Path:
     model = s3diff_model(official_vrpsr(4), pretrained, model, sr=True)
     fill_from_published(model, file, de_net, has_condition=True)
     return write_role(out, model, "generator", pretrained, kind, [file, de_net])

@@ -1,5 +1,6 @@
 """DiffAugment (Zhao et al. 2020), policy "color,translation,cutout": what the vision-aided discriminator
 applies to every picture it sees. Differentiable, per-sample random; images B x C x H x W in any range."""
+
 from __future__ import annotations
 
 import torch

@@ -9,6 +9,7 @@
 Weights come from files only (Real-ESRGAN .pth with weights_only=True, SD-Turbo folders, our safetensors
 checkpoints); a missing file is named in the error, and no network falls back to random weights.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
@@ -49,7 +50,9 @@ class SimulatorArchitecture:
     embedding: bool = True  # Table 3 (d): False = prompt only
     hyperprior_channels: tuple[int, int] = (128, 192)  # N, M of the hyperprior codec
     jpeg_rounding: str = "straight-through"  # or "cubic"
-    s3diff: dict | None = None  # "s3diff": its S3DiffSettings record (training/models/s3diff/settings.py); None: defaults
+    s3diff: dict | None = (
+        None  # "s3diff": its S3DiffSettings record (training/models/s3diff/settings.py); None: defaults
+    )
 
     @property
     def switched(self) -> bool:
@@ -109,6 +112,7 @@ class PostSpec:
 
 # ---- the simulator f_theta
 
+
 def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
     """f_theta as `architecture` says (random or pretrained weights, never trained ones: see load_simulator);
     "s3diff" needs `pretrained` (never random weights). Table 3 switches wrap it in SwitchedSimulator."""
@@ -116,8 +120,10 @@ def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
     if not architecture.switched:
         return simulator
     if architecture.backbone in ("jpeg-proxy", "hyperprior"):
-        raise ValueError(f"Table 3 switches (condition_input, prompt, embedding) are for the small and s3diff "
-                         f"simulators, not {architecture.backbone}")
+        raise ValueError(
+            f"Table 3 switches (condition_input, prompt, embedding) are for the small and s3diff "
+            f"simulators, not {architecture.backbone}"
+        )
     return SwitchedSimulator(simulator, architecture.condition_input, architecture.prompt, architecture.embedding)
 
 
@@ -134,8 +140,9 @@ def _build_backbone(architecture: SimulatorArchitecture) -> nn.Module:
         return JpegProxy(architecture.jpeg_rounding)
     if architecture.backbone == "hyperprior":
         return HyperpriorSimulator(*architecture.hyperprior_channels)
-    raise ValueError(f"unknown simulator backbone {architecture.backbone!r}; "
-                     f"choose one of {', '.join(SIMULATOR_BACKBONES)}")
+    raise ValueError(
+        f"unknown simulator backbone {architecture.backbone!r}; choose one of {', '.join(SIMULATOR_BACKBONES)}"
+    )
 
 
 def load_simulator(spec: SimulatorSpec, trainable: bool = False, rate_conditioned: bool = True) -> nn.Module:
@@ -143,8 +150,10 @@ def load_simulator(spec: SimulatorSpec, trainable: bool = False, rate_conditione
     unless `trainable`. `rate_conditioned` (stage 2): refuse a QP-conditioned simulator, which cannot be
     given the condition's bpp."""
     if rate_conditioned and spec.architecture.condition_input != "bpp":
-        raise ValueError(f"{spec.weights} is a QP-conditioned simulator (Table 3 (b)): stage 2 conditions on "
-                         f"bpp, so it can only be evaluated (vrpsr eval simulator)")
+        raise ValueError(
+            f"{spec.weights} is a QP-conditioned simulator (Table 3 (b)): stage 2 conditions on "
+            f"bpp, so it can only be evaluated (vrpsr eval simulator)"
+        )
     simulator = build_simulator(spec.architecture)
     if spec.architecture.backbone in UNTRAINED_SIMULATORS:
         return simulator.requires_grad_(False).eval()
@@ -154,15 +163,18 @@ def load_simulator(spec: SimulatorSpec, trainable: bool = False, rate_conditione
     except (KeyError, RuntimeError) as error:
         lines = str(error).splitlines()
         shown = "\n".join(lines[:4]) + (f"\n\t... ({len(lines) - 4} more lines)" if len(lines) > 4 else "")
-        raise ValueError(f"{file} does not fit a {spec.architecture.backbone} simulator {spec}: {shown}\nGive the "
-                         f"architecture it was trained with (--simulator-backbone / --simulator-small-channels) "
-                         f"where its config.json does not record it") from None
+        raise ValueError(
+            f"{file} does not fit a {spec.architecture.backbone} simulator {spec}: {shown}\nGive the "
+            f"architecture it was trained with (--simulator-backbone / --simulator-small-channels) "
+            f"where its config.json does not record it"
+        ) from None
     if not trainable:
         simulator.requires_grad_(False).eval()
     return simulator
 
 
 # ---- the SR generator g_phi
+
 
 def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
     """Load g_phi's weights from an SR (or post) checkpoint: the ``generator.*`` entries of its weights."""
@@ -172,8 +184,15 @@ def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
 def build_generator(spec: GeneratorSpec) -> nn.Module:
     """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights."""
     if spec.backbone == "rrdbnet":
-        generator = RRDBNet(spec.scale, spec.num_feat, spec.num_block, spec.num_grow_ch, codec_aware=spec.embed,
-                            embedding=spec.rrdbnet_embedding, condition_units=spec.condition_units)
+        generator = RRDBNet(
+            spec.scale,
+            spec.num_feat,
+            spec.num_block,
+            spec.num_grow_ch,
+            codec_aware=spec.embed,
+            embedding=spec.rrdbnet_embedding,
+            condition_units=spec.condition_units,
+        )
         if spec.pretrained:
             load_realesrgan_weights(generator, spec.pretrained)
     elif spec.backbone == "s3diff":
@@ -201,6 +220,7 @@ def build_generator(spec: GeneratorSpec) -> nn.Module:
 
 # ---- the post-processor h_phi and the discriminator
 
+
 def load_post_weights(post: nn.Module, path: str | Path) -> None:
     """Load h_phi's weights: the ``post.*`` entries of a post checkpoint's weights."""
     load_prefixed_weights(post, path, POST_PREFIX, "a post-processing checkpoint", "post-processor")
@@ -219,7 +239,7 @@ def build_post(spec: PostSpec) -> nn.Module:
 
 
 def build_discriminator(name: str, channels: int = 64) -> nn.Module:
-    """"patch": the small spectral-norm PatchGAN (training/losses.py); "unet": UNetDiscriminatorSN."""
+    """ "patch": the small spectral-norm PatchGAN (training/losses.py); "unet": UNetDiscriminatorSN."""
     if name == "patch":
         return PatchDiscriminator(channels)
     if name == "unet":

@@ -12,6 +12,7 @@ The wrapper writes every prompt itself (never the data loader's, which names the
 switched to the prompts it is given, so it does not re-write them from the zeroed vector).
 Only the wrapped simulator's trainable parameters and the rate head are saved (names prefixed).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,10 @@ QP_SCALE = 64.0  # QP 0..63 -> 0..1, the range of the bpp the embedding was desi
 def qp_prompts(condition: torch.Tensor) -> list[str]:
     """``A {libx264} {qp 37} compressed image.`` for a batch of [one-hot, QP] conditions."""
     codecs = [CODEC_NAMES[i] for i in condition[:, :3].argmax(dim=1).tolist()]
-    return [f"A {{{LIBRARY_NAMES[c]}}} {{qp {round(q)}}} compressed image." for c, q in
-            zip(codecs, condition[:, 3].tolist(), strict=True)]
+    return [
+        f"A {{{LIBRARY_NAMES[c]}}} {{qp {round(q)}}} compressed image."
+        for c, q in zip(codecs, condition[:, 3].tolist(), strict=True)
+    ]
 
 
 class RateHead(nn.Module):
@@ -38,9 +41,14 @@ class RateHead(nn.Module):
 
     def __init__(self, channels: int = 32):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, channels, 3, stride=2, padding=1), nn.SiLU(),
-                                      nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.SiLU(),
-                                      nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.SiLU())
+        self.features = nn.Sequential(
+            nn.Conv2d(3, channels, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
+            nn.SiLU(),
+        )
         self.head = nn.Sequential(nn.Linear(2 * channels + 4, channels), nn.SiLU(), nn.Linear(channels, 1))
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
@@ -55,7 +63,9 @@ class SwitchedSimulator(nn.Module):
     def __init__(self, simulator: nn.Module, condition_input: str = "bpp", prompt: bool = True, embedding: bool = True):
         super().__init__()
         if condition_input not in CONDITION_INPUTS:
-            raise ValueError(f"unknown condition_input {condition_input!r}; choose one of {', '.join(CONDITION_INPUTS)}")
+            raise ValueError(
+                f"unknown condition_input {condition_input!r}; choose one of {', '.join(CONDITION_INPUTS)}"
+            )
         self.simulator, self.condition_input = simulator, condition_input
         self.use_prompt, self.use_embedding = prompt, embedding
         self.rate_head = RateHead() if condition_input == "qp" else None
@@ -64,8 +74,9 @@ class SwitchedSimulator(nn.Module):
         if hasattr(simulator, "settings") and hasattr(simulator.settings, "prompt_source"):
             simulator.settings = dataclasses.replace(simulator.settings, prompt_source="given")
 
-    def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None,
-                return_rate: bool = False):
+    def forward(
+        self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None, return_rate: bool = False
+    ):
         """`prompts` is ignored: the switches decide the text (see the module docstring)."""
         del prompts
         if self.condition_input == "qp":

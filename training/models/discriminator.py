@@ -5,6 +5,7 @@ x2 upsamplings with skip sums) that returns one logit per pixel, so the adversar
 Input height and width must be multiples of 8. Parameter names follow Real-ESRGAN's (conv0 ... conv9);
 spectral norm is torch's parametrization, so its state-dict keys are ``convN.parametrizations.weight.*``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -50,4 +51,3 @@ class UNetDiscriminatorSN(nn.Module):
         hidden = F.leaky_relu(self.conv7(hidden), 0.2)
         hidden = F.leaky_relu(self.conv8(hidden), 0.2)
         return self.conv9(hidden)
-

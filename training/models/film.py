@@ -13,6 +13,7 @@ Gradient checkpointing recomputes the blocks in backward, and the hooks then rea
 *last*: call a FiLM-conditioned module with gradients at one condition per backward (calls without
 gradients, like stage 2's target f_theta(X, c'), don't count). The trainers do; tests check it.
 """
+
 from __future__ import annotations
 
 import torch

@@ -14,6 +14,7 @@ and the MLP's last layer zero-initialised. Training adds a rate term toward the 
 straight-through gradient for the reconstruction (and, in eval mode, for both), so a frozen hyperprior
 still passes gradients to an SR model in stage 2.
 """
+
 from __future__ import annotations
 
 import torch
@@ -88,8 +89,9 @@ class HyperpriorSimulator(nn.Module):
         features = torch.cat([condition[:, :3], condition[:, 3:].clamp_min(1e-3).log()], dim=1)
         return self.gain(features.float()).exp()[:, :, None, None]
 
-    def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None,
-                return_rate: bool = False):
+    def forward(
+        self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None, return_rate: bool = False
+    ):
         height, width = image.shape[-2:]
         if height % self.size_multiple or width % self.size_multiple:
             raise ValueError(f"image size {(height, width)} must be a multiple of {self.size_multiple}")
@@ -103,8 +105,10 @@ class HyperpriorSimulator(nn.Module):
         output = self.g_s(quantise(y) / gain)
         if not return_rate:
             return output
-        bits = -(gaussian_likelihood(y_for_rate, scales).log2().sum(dim=(1, 2, 3))
-                 + self.z_likelihood(z_for_rate).log2().sum(dim=(1, 2, 3)))
+        bits = -(
+            gaussian_likelihood(y_for_rate, scales).log2().sum(dim=(1, 2, 3))
+            + self.z_likelihood(z_for_rate).log2().sum(dim=(1, 2, 3))
+        )
         return output, bits / (height * width)
 
 
@@ -113,5 +117,7 @@ def rate_terms(estimated_bpp: torch.Tensor, target_bpp: torch.Tensor, weight: fl
     rate error |estimate - target| / target (logged, not optimised)."""
     target = target_bpp.float().clamp_min(1e-4)
     log_ratio = torch.log(estimated_bpp.float().clamp_min(1e-6) / target)
-    return {"rate_loss": weight * log_ratio.square().mean(),
-            "rate_error": ((estimated_bpp.float() - target).abs() / target).mean().detach()}
+    return {
+        "rate_loss": weight * log_ratio.square().mean(),
+        "rate_error": ((estimated_bpp.float() - target).abs() / target).mean().detach(),
+    }

@@ -10,6 +10,7 @@ quality whose estimate is at most the target. The rate estimate counts what base
 coding spends: per non-zero coefficient its size category plus ~4 bits of run/size code, per block an
 end-of-block code (see `estimate_bits`); codec one-hot and prompt are ignored. No trainable weights.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,11 +20,106 @@ import torch.nn.functional as F
 from torch import nn
 
 # ITU-T T.81 Annex K tables (quality 50), row-major
-LUMA_TABLE = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-              14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-              49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
-CHROMA_TABLE = (17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
-                47, 66, 99, 99, 99, 99, 99, 99) + (99,) * 32
+LUMA_TABLE = (
+    16,
+    11,
+    10,
+    16,
+    24,
+    40,
+    51,
+    61,
+    12,
+    12,
+    14,
+    19,
+    26,
+    58,
+    60,
+    55,
+    14,
+    13,
+    16,
+    24,
+    40,
+    57,
+    69,
+    56,
+    14,
+    17,
+    22,
+    29,
+    51,
+    87,
+    80,
+    62,
+    18,
+    22,
+    37,
+    56,
+    68,
+    109,
+    103,
+    77,
+    24,
+    35,
+    55,
+    64,
+    81,
+    104,
+    113,
+    92,
+    49,
+    64,
+    78,
+    87,
+    103,
+    121,
+    120,
+    101,
+    72,
+    92,
+    95,
+    98,
+    112,
+    100,
+    103,
+    99,
+)
+CHROMA_TABLE = (
+    17,
+    18,
+    24,
+    47,
+    99,
+    99,
+    99,
+    99,
+    18,
+    21,
+    26,
+    66,
+    99,
+    99,
+    99,
+    99,
+    24,
+    26,
+    56,
+    99,
+    99,
+    99,
+    99,
+    99,
+    47,
+    66,
+    99,
+    99,
+    99,
+    99,
+    99,
+    99,
+) + (99,) * 32
 RGB_TO_YCBCR = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 ROUNDINGS = ("straight-through", "cubic")
 BITS_PER_NONZERO = 4.0  # run/size Huffman code, on top of the amplitude bits
@@ -85,8 +181,9 @@ class JpegProxy(nn.Module):
         tiles = self.dct.T @ coefficients.reshape(*coefficients.shape[:2], 8, 8) @ self.dct
         return F.fold(tiles.flatten(2).transpose(1, 2), size, 8, stride=8)[:, 0] + 128
 
-    def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None,
-                return_rate: bool = False):
+    def forward(
+        self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None, return_rate: bool = False
+    ):
         height, width = image.shape[-2:]
         if height % self.size_multiple or width % self.size_multiple:
             raise ValueError(f"image size {(height, width)} must be a multiple of {self.size_multiple}")
@@ -109,15 +206,18 @@ class JpegProxy(nn.Module):
         return (output, bits / (height * width)) if return_rate else output
 
     @torch.no_grad()
-    def search_quality(self, coefficients: list[torch.Tensor], tables: tuple[torch.Tensor, ...],
-                       target_bits: torch.Tensor) -> torch.Tensor:
+    def search_quality(
+        self, coefficients: list[torch.Tensor], tables: tuple[torch.Tensor, ...], target_bits: torch.Tensor
+    ) -> torch.Tensor:
         """Per picture, the largest quality in 1..100 whose estimated bits are <= the target (else 1)."""
         low = torch.ones_like(target_bits)  # always allowed
         high = torch.full_like(target_bits, 100.0)
         for _ in range(self.search_steps + 1):
             middle = torch.ceil((low + high) / 2)
-            bits = sum(estimate_bits(torch.round(c.detach() / quality_tables(middle, t)[:, None]))
-                       for c, t in zip(coefficients, tables, strict=True))
+            bits = sum(
+                estimate_bits(torch.round(c.detach() / quality_tables(middle, t)[:, None]))
+                for c, t in zip(coefficients, tables, strict=True)
+            )
             fits = bits <= target_bits
             low = torch.where(fits, middle, low)
             high = torch.where(fits, high, middle - 1)

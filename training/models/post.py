@@ -6,6 +6,7 @@ and post-processing starts from "no post-processing". Pictures are in [-1, 1], l
 output it follows in training; at test time it runs on the real codec's output
 (``training.inference.PostFunction``).
 """
+
 from __future__ import annotations
 
 from training.models.small_simulator import SmallSimulator

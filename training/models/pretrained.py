@@ -1,18 +1,25 @@
 """Finding SD-Turbo on disk: a local folder, or a repo id already in the hub cache (never downloads)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 # subfolder -> (file that must be there, whether model weights must be there too)
-SD_TURBO_LAYOUT = {"unet": ("config.json", True), "vae": ("config.json", True),
-                   "text_encoder": ("config.json", True), "tokenizer": ("tokenizer_config.json", False),
-                   "scheduler": ("scheduler_config.json", False)}
+SD_TURBO_LAYOUT = {
+    "unet": ("config.json", True),
+    "vae": ("config.json", True),
+    "text_encoder": ("config.json", True),
+    "tokenizer": ("tokenizer_config.json", False),
+    "scheduler": ("scheduler_config.json", False),
+}
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
 def _missing(path: Path, what: str, repo_id: str) -> FileNotFoundError:
-    return FileNotFoundError(f"{what} is missing under {path}: download {repo_id} to {path} "
-                             f"(e.g. `hf download {repo_id} --local-dir {path}`); no random fallback is used")
+    return FileNotFoundError(
+        f"{what} is missing under {path}: download {repo_id} to {path} "
+        f"(e.g. `hf download {repo_id} --local-dir {path}`); no random fallback is used"
+    )
 
 
 def resolve_pretrained(path_or_repo: str | Path, repo_id: str = "stabilityai/sd-turbo") -> Path:
@@ -24,8 +31,10 @@ def resolve_pretrained(path_or_repo: str | Path, repo_id: str = "stabilityai/sd-
         try:
             path = Path(snapshot_download(str(path_or_repo), local_files_only=True))
         except Exception as error:  # the hub raises several types for "not cached"
-            raise FileNotFoundError(f"{path_or_repo} is not in the hub cache and is not a folder: "
-                                    f"download {repo_id} to a folder and pass its path") from error
+            raise FileNotFoundError(
+                f"{path_or_repo} is not in the hub cache and is not a folder: "
+                f"download {repo_id} to a folder and pass its path"
+            ) from error
     if not path.is_dir():
         raise _missing(path, "the model folder", repo_id)
     for subfolder, (config_name, needs_weights) in SD_TURBO_LAYOUT.items():

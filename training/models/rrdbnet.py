@@ -12,6 +12,7 @@ initialisation the model computes exactly the plain RRDBNet with the same weight
 ``codec_aware=False`` the heads do not exist and ``condition`` is ignored (the ``--no-embed`` ablation:
 RRDBNet has no prompt path, so "prompt only" leaves it unconditioned).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,8 +70,9 @@ class RRDB(nn.Module):
         self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch)
         self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch)
         self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
-        self.codec_heads = (nn.ModuleList(bias_head(embed_dim, num_feat, embed_dim) for _ in range(2))
-                            if embed_dim else None)
+        self.codec_heads = (
+            nn.ModuleList(bias_head(embed_dim, num_feat, embed_dim) for _ in range(2)) if embed_dim else None
+        )
 
     def forward(self, features: torch.Tensor, embedding: torch.Tensor | None = None) -> torch.Tensor:
         hidden = self.rdb1(features)
@@ -88,9 +90,19 @@ class RRDBNet(nn.Module):
     Output size = input size * scale (scale 4), or the input size (scale 1, input side a multiple of 4).
     """
 
-    def __init__(self, scale: int = 4, num_feat: int = 64, num_block: int = 23, num_grow_ch: int = 32,
-                 codec_aware: bool = True, dims_per_scalar: int = 16, num_in_ch: int = 3, num_out_ch: int = 3,
-                 embedding: str = "ours", condition_units: str = "bpp"):
+    def __init__(
+        self,
+        scale: int = 4,
+        num_feat: int = 64,
+        num_block: int = 23,
+        num_grow_ch: int = 32,
+        codec_aware: bool = True,
+        dims_per_scalar: int = 16,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        embedding: str = "ours",
+        condition_units: str = "bpp",
+    ):
         super().__init__()
         if scale not in UNSHUFFLE:
             raise ValueError(f"RRDBNet scale must be one of {sorted(UNSHUFFLE)}, got {scale}")
@@ -112,13 +124,15 @@ class RRDBNet(nn.Module):
         """Input height and width must be multiples of this (the pixel-unshuffle factor)."""
         return UNSHUFFLE[self.scale]
 
-    def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None,
-                prompts: list[str] | None = None) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, condition: torch.Tensor | None = None, prompts: list[str] | None = None
+    ) -> torch.Tensor:
         """image: B x 3 x h x w in [0, 1]; condition: B x 4 ([one-hot, bpp]; needed when codec-aware)."""
         factor = UNSHUFFLE[self.scale]
         if image.shape[-1] % factor or image.shape[-2] % factor:
-            raise ValueError(f"RRDBNet x{self.scale}: input size {tuple(image.shape[-2:])} "
-                             f"must be a multiple of {factor}")
+            raise ValueError(
+                f"RRDBNet x{self.scale}: input size {tuple(image.shape[-2:])} must be a multiple of {factor}"
+            )
         embedding = None
         if self.codec_aware:
             if condition is None:
@@ -146,8 +160,10 @@ def load_realesrgan_weights(model: RRDBNet, path: str | Path) -> None:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"Real-ESRGAN weights {path} not found: download the official .pth "
-                                f"(e.g. RealESRGAN_x4plus.pth) to that path; no random fallback is used")
+        raise FileNotFoundError(
+            f"Real-ESRGAN weights {path} not found: download the official .pth "
+            f"(e.g. RealESRGAN_x4plus.pth) to that path; no random fallback is used"
+        )
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     state = checkpoint
     for key in ("params_ema", "params"):
@@ -161,8 +177,11 @@ def load_realesrgan_weights(model: RRDBNet, path: str | Path) -> None:
     unexpected = [name for name in state if name not in expected]
     if missing or unexpected:
         raise KeyError(f"{path} does not fit this RRDBNet: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    wrong = [f"{name} {tuple(state[name].shape)} vs {tuple(value.shape)}" for name, value in expected.items()
-             if name in state and state[name].shape != value.shape]
+    wrong = [
+        f"{name} {tuple(state[name].shape)} vs {tuple(value.shape)}"
+        for name, value in expected.items()
+        if name in state and state[name].shape != value.shape
+    ]
     if wrong:
         raise ValueError(f"{path} does not fit this RRDBNet (scale {model.scale}): {wrong[:3]}")
     model.load_state_dict(state, strict=False)

@@ -15,6 +15,7 @@ parts that are not SD-Turbo's (DEResNet, the Fourier basis W), so a checkpoint i
 x0 is computed in closed form (clipped where the scheduler config says so); the published DDPM step at
 t = 999 with one inference step is that x0 plus noise of std 1e-10.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,9 +45,16 @@ class CodecSimulator(nn.Module):
 
     saved_frozen = ("degradation.fourier_basis", "degradation_estimator.")  # in checkpoints, though not trained
 
-    def __init__(self, vae: AutoencoderKL, unet: UNet2DConditionModel, text_encoder: CLIPTextModel,
-                 tokenizer: CLIPTokenizer, scheduler: DDPMScheduler, settings: S3DiffSettings | None = None,
-                 degradation_estimator: nn.Module | None = None):
+    def __init__(
+        self,
+        vae: AutoencoderKL,
+        unet: UNet2DConditionModel,
+        text_encoder: CLIPTextModel,
+        tokenizer: CLIPTokenizer,
+        scheduler: DDPMScheduler,
+        settings: S3DiffSettings | None = None,
+        degradation_estimator: nn.Module | None = None,
+    ):
         super().__init__()
         self.settings = settings = settings or S3DiffSettings()
         self.vae, self.unet, self.text_encoder, self.tokenizer = vae, unet, text_encoder, tokenizer
@@ -59,8 +67,9 @@ class CodecSimulator(nn.Module):
             wrapper.guided = settings.degradation_guided
         if not settings.degradation_guided:
             self.degradation.requires_grad_(False)
-        self.embedding, self.film = build_condition_path(unet, settings.embedding, settings.modulation,
-                                                         settings.dims_per_scalar)
+        self.embedding, self.film = build_condition_path(
+            unet, settings.embedding, settings.modulation, settings.dims_per_scalar
+        )
         for name, parameter in self.named_parameters():
             if "lora_" in name or name.startswith(("unet.conv_in.", "film.")):
                 parameter.requires_grad_(True)
@@ -77,19 +86,34 @@ class CodecSimulator(nn.Module):
         """SD-Turbo's parts from a local folder (or the hub cache); FileNotFoundError when absent. The
         S3Diff weights (LoRA, MLPs, DEResNet) come from a checkpoint loaded afterwards (import-checkpoint)."""
         path = resolve_pretrained(path_or_repo)
-        return cls(AutoencoderKL.from_pretrained(path, subfolder="vae"),
-                   UNet2DConditionModel.from_pretrained(path, subfolder="unet"),
-                   CLIPTextModel.from_pretrained(path, subfolder="text_encoder"),
-                   CLIPTokenizer.from_pretrained(path, subfolder="tokenizer"),
-                   DDPMScheduler.from_pretrained(path, subfolder="scheduler"), settings)
+        return cls(
+            AutoencoderKL.from_pretrained(path, subfolder="vae"),
+            UNet2DConditionModel.from_pretrained(path, subfolder="unet"),
+            CLIPTextModel.from_pretrained(path, subfolder="text_encoder"),
+            CLIPTokenizer.from_pretrained(path, subfolder="tokenizer"),
+            DDPMScheduler.from_pretrained(path, subfolder="scheduler"),
+            settings,
+        )
 
     @classmethod
-    def from_configs(cls, vae_config: dict, unet_config: dict, text_config: CLIPTextConfig, tokenizer: CLIPTokenizer,
-                     scheduler_config: dict | None = None,
-                     settings: S3DiffSettings | None = None) -> CodecSimulator:
+    def from_configs(
+        cls,
+        vae_config: dict,
+        unet_config: dict,
+        text_config: CLIPTextConfig,
+        tokenizer: CLIPTokenizer,
+        scheduler_config: dict | None = None,
+        settings: S3DiffSettings | None = None,
+    ) -> CodecSimulator:
         """Randomly initialised parts from explicit configs (tests, tiny experiments)."""
-        return cls(AutoencoderKL.from_config(vae_config), UNet2DConditionModel.from_config(unet_config),
-                   CLIPTextModel(text_config), tokenizer, DDPMScheduler.from_config(scheduler_config or {}), settings)
+        return cls(
+            AutoencoderKL.from_config(vae_config),
+            UNet2DConditionModel.from_config(unet_config),
+            CLIPTextModel(text_config),
+            tokenizer,
+            DDPMScheduler.from_config(scheduler_config or {}),
+            settings,
+        )
 
     def train(self, mode: bool = True) -> CodecSimulator:
         """Train mode for the trainable parts; the frozen text encoder and DEResNet stay in eval mode."""
@@ -107,8 +131,13 @@ class CodecSimulator(nn.Module):
     @torch.no_grad()
     def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
         """CLIP hidden states (B x tokens x dim) of the prompts; the text encoder is frozen."""
-        tokens = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length,
-                                truncation=True, return_tensors="pt")
+        tokens = self.tokenizer(
+            prompts,
+            padding="max_length",
+            max_length=self.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        )
         return self.text_encoder(tokens.input_ids.to(self.alpha_bar.device))[0]
 
     def model_condition(self, condition: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -121,8 +150,9 @@ class CodecSimulator(nn.Module):
         "given". Empty prompts are always kept: they are the no-prompt ablation (Table 3 (c)), not a format."""
         if given is not None and (self.settings.prompt_source == "given" or not any(given)):
             return list(given)
-        return templated_prompts(self.settings.prompt_template, self.settings.codec_names, condition[:, :3],
-                                 condition[:, 3])
+        return templated_prompts(
+            self.settings.prompt_template, self.settings.codec_names, condition[:, :3], condition[:, 3]
+        )
 
     @torch.no_grad()
     def degradation_scores(self, image: torch.Tensor) -> torch.Tensor:
@@ -180,8 +210,9 @@ class CodecSimulator(nn.Module):
         self.load_trainable_state_dict(load_file(str(path)))
 
 
-def predict_x0(prediction: torch.Tensor, latent: torch.Tensor, alpha_bar: torch.Tensor,
-               prediction_type: str) -> torch.Tensor:
+def predict_x0(
+    prediction: torch.Tensor, latent: torch.Tensor, alpha_bar: torch.Tensor, prediction_type: str
+) -> torch.Tensor:
     """x0 from the UNet output at one timestep: epsilon, v_prediction or sample parameterisation."""
     alpha_bar = alpha_bar.to(latent.dtype)
     if prediction_type == "epsilon":

@@ -6,6 +6,7 @@ FiLM after conv2 of every ResnetBlock2D (training/models/film.py). The prompt is
 encoder). The output is the input plus a predicted residual (zero-initialised last conv: the model
 starts as the identity); it is not clamped, so gradients reach saturated pixels.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,13 @@ def _block(in_channels: int, out_channels: int, groups: int) -> ResnetBlock2D:
 class SmallSimulator(nn.Module):
     """f_theta(image in [-1, 1], condition B x 4, prompts ignored) -> simulated codec output."""
 
-    def __init__(self, channels: tuple[int, ...] = (32, 64, 128), blocks_per_level: int = 2,
-                 dims_per_scalar: int = 64, groups: int = 8):
+    def __init__(
+        self,
+        channels: tuple[int, ...] = (32, 64, 128),
+        blocks_per_level: int = 2,
+        dims_per_scalar: int = 64,
+        groups: int = 8,
+    ):
         super().__init__()
         self.channels = tuple(channels)
         self.conv_in = nn.Conv2d(3, channels[0], 3, padding=1)
@@ -43,12 +49,17 @@ class SmallSimulator(nn.Module):
         self.mid_blocks = nn.ModuleList([_block(previous, previous, groups), _block(previous, previous, groups)])
         self.up_blocks, self.upsamplers = nn.ModuleList(), nn.ModuleList()
         for level, width in reversed(list(enumerate(channels))):
-            self.up_blocks.append(nn.ModuleList([_block(previous + skip_channels[level], width, groups)] +
-                                                [_block(width, width, groups) for _ in range(blocks_per_level - 1)]))
+            self.up_blocks.append(
+                nn.ModuleList(
+                    [_block(previous + skip_channels[level], width, groups)]
+                    + [_block(width, width, groups) for _ in range(blocks_per_level - 1)]
+                )
+            )
             self.upsamplers.append(nn.Identity() if level == 0 else Upsample2D(width, use_conv=True))
             previous = width
-        self.conv_out = nn.Sequential(nn.GroupNorm(groups, channels[0]), nn.SiLU(),
-                                      nn.Conv2d(channels[0], 3, 3, padding=1))
+        self.conv_out = nn.Sequential(
+            nn.GroupNorm(groups, channels[0]), nn.SiLU(), nn.Conv2d(channels[0], 3, 3, padding=1)
+        )
         nn.init.zeros_(self.conv_out[-1].weight)
         nn.init.zeros_(self.conv_out[-1].bias)
         self.embedding = SinusoidalEmbedding(dims_per_scalar)

@@ -7,6 +7,7 @@ the SR trainer treats both backbones alike. S3Diff's DEResNet scores the LQ at i
 model gives it the input downscaled by 4 (``degradation_input_scale``, area), which undoes the
 loader's upsampling up to interpolation error. ``from_pretrained`` / ``from_configs`` are inherited.
 """
+
 from __future__ import annotations
 
 import torch

@@ -13,6 +13,7 @@ loss_type="multilevel_hinge")`` computes, written here because the package fetch
 DINO's weights: ``dino_vitbase16_pretrain.pth`` (a plain state dict) in the torch hub cache's checkpoints/
 folder, or a path given; FileNotFoundError naming it otherwise. Only the heads train and are saved.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +48,9 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, tokens, dim = x.shape
-        qkv = self.attn.qkv(self.norm1(x)).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = (
+            self.attn.qkv(self.norm1(x)).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        )
         attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(batch, tokens, dim)
         x = x + self.attn.proj(attended)
         return x + self.mlp.fc2(F.gelu(self.mlp.fc1(self.norm2(x))))
@@ -92,8 +95,13 @@ class BlurPool(nn.Module):
 
 
 def _map_head(dim: int, width: int = 128) -> nn.Sequential:
-    return nn.Sequential(BlurPool(dim, pad_off=1), spectral_norm(nn.Conv2d(dim, width, 3, 2, 0)), nn.LeakyReLU(0.2),
-                         BlurPool(width), spectral_norm(nn.Conv2d(width, 1, 1, 2)))
+    return nn.Sequential(
+        BlurPool(dim, pad_off=1),
+        spectral_norm(nn.Conv2d(dim, width, 3, 2, 0)),
+        nn.LeakyReLU(0.2),
+        BlurPool(width),
+        spectral_norm(nn.Conv2d(width, 1, 1, 2)),
+    )
 
 
 class VisionAidedDiscriminator(nn.Module):
@@ -105,13 +113,16 @@ class VisionAidedDiscriminator(nn.Module):
             backbone = DinoViT()
             file = Path(weights).expanduser() if weights else dino_weights_file()
             if not file.is_file():
-                raise FileNotFoundError(f"the vision-aided discriminator needs DINO ViT-B/16 weights at {file} "
-                                        f"({DINO_WEIGHTS}, facebookresearch/dino); nothing is downloaded")
+                raise FileNotFoundError(
+                    f"the vision-aided discriminator needs DINO ViT-B/16 weights at {file} "
+                    f"({DINO_WEIGHTS}, facebookresearch/dino); nothing is downloaded"
+                )
             backbone.load_state_dict(torch.load(file, map_location="cpu", weights_only=True))
         self.backbone = backbone.requires_grad_(False).eval()
         self.maps = nn.ModuleList(_map_head(backbone.dim) for _ in range(2))
-        self.token = nn.Sequential(spectral_norm(nn.Linear(backbone.dim, 128)), nn.LeakyReLU(0.2),
-                                   spectral_norm(nn.Linear(128, 1)))
+        self.token = nn.Sequential(
+            spectral_norm(nn.Linear(backbone.dim, 128)), nn.LeakyReLU(0.2), spectral_norm(nn.Linear(128, 1))
+        )
         self.augment = augment
         self.register_buffer("mean", torch.tensor(MEAN)[:, None, None], persistent=False)
         self.register_buffer("std", torch.tensor(STD)[:, None, None], persistent=False)
@@ -135,8 +146,12 @@ class VisionAidedDiscriminator(nn.Module):
         layers = self.backbone.last_layers(x.to(self.backbone.cls_token.dtype), 8)
         chosen = [layers[0], layers[4], layers[-1]]
         grid = self.backbone.grid
-        maps = [tokens[:, 1:].transpose(1, 2).reshape(-1, self.backbone.dim, grid, grid).float() for tokens in chosen[:2]]
-        return [head(m).squeeze(1) for head, m in zip(self.maps, maps, strict=True)] + [self.token(chosen[2][:, 0].float())]
+        maps = [
+            tokens[:, 1:].transpose(1, 2).reshape(-1, self.backbone.dim, grid, grid).float() for tokens in chosen[:2]
+        ]
+        return [head(m).squeeze(1) for head, m in zip(self.maps, maps, strict=True)] + [
+            self.token(chosen[2][:, 0].float())
+        ]
 
     @staticmethod
     def generator_loss(logits: list[torch.Tensor]) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Finding and loading our safetensors weights: a checkpoint folder or a file, whole or by name prefix."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,15 +17,16 @@ def weights_file(path: str | Path) -> Path:
     path = Path(path).expanduser()
     file = path / MODEL_WEIGHTS if path.is_dir() else path
     if not file.is_file():
-        raise FileNotFoundError(f"no weights at {file} (give a checkpoint folder holding {MODEL_WEIGHTS} "
-                                f"or a .safetensors file)")
+        raise FileNotFoundError(
+            f"no weights at {file} (give a checkpoint folder holding {MODEL_WEIGHTS} or a .safetensors file)"
+        )
     return file
 
 
 def load_prefixed_weights(module: nn.Module, path: str | Path, prefix: str, kind: str, role: str) -> None:
     """Load ``module`` from the ``prefix``* entries of a checkpoint's weights (e.g. g_phi from an SR system)."""
     file = weights_file(path)
-    state = {name[len(prefix):]: value for name, value in load_file(str(file)).items() if name.startswith(prefix)}
+    state = {name[len(prefix) :]: value for name, value in load_file(str(file)).items() if name.startswith(prefix)}
     if not state:
         raise ValueError(f"{file} holds no {prefix}* weights (not {kind})")
     try:

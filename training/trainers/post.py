@@ -12,6 +12,7 @@ real codec's output in the forward pass, which is also what h sees at test time 
 the real codec's decoded picture). What differs from train_sr is only the module: ``PostProcessedSR``
 is RecompressionAwareSR with h after the codec.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelerate.utils import set_seed
 import torch
+from accelerate.utils import set_seed
 from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
@@ -54,8 +55,16 @@ class PostProcessedSR(RecompressionAwareSR):
     With `train_generator` False, g is frozen too (no requires_grad, eval mode, run without gradient).
     """
 
-    def __init__(self, generator: nn.Module, simulator: nn.Module, post: nn.Module, train_generator: bool,
-                 supervision: str = "simulator", straight_through: bool = False, codecs: Sequence[str] = ()):
+    def __init__(
+        self,
+        generator: nn.Module,
+        simulator: nn.Module,
+        post: nn.Module,
+        train_generator: bool,
+        supervision: str = "simulator",
+        straight_through: bool = False,
+        codecs: Sequence[str] = (),
+    ):
         self.train_generator = train_generator  # before nn.Module.__init__ runs train(); a plain attribute
         super().__init__(generator, simulator, supervision, straight_through, False, codecs)
         self.post = post
@@ -85,12 +94,17 @@ def _check_recompression_aware(spec: GeneratorSpec) -> None:
         raise ValueError("mode sr-then-post needs generator.init_weights: a recompression-aware SR checkpoint")
     folder = Path(spec.init_weights).expanduser()
     if (folder / "config.json").is_file() and json.loads((folder / "config.json").read_text()).get("simulator") is None:
-        raise ValueError(f"{folder} was trained without a simulator (not recompression-aware); "
-                         f"use mode 'post' for a plain SR")
+        raise ValueError(
+            f"{folder} was trained without a simulator (not recompression-aware); use mode 'post' for a plain SR"
+        )
 
 
-def build_post_system(config: PostTrainConfig, generator: nn.Module | None = None, simulator: nn.Module | None = None,
-                      post: nn.Module | None = None) -> PostProcessedSR:
+def build_post_system(
+    config: PostTrainConfig,
+    generator: nn.Module | None = None,
+    simulator: nn.Module | None = None,
+    post: nn.Module | None = None,
+) -> PostProcessedSR:
     """The module train_post optimises; pass modules built elsewhere to use them (tests)."""
     if config.mode == "sr-then-post" and generator is None:
         _check_recompression_aware(config.generator)
@@ -100,16 +114,26 @@ def build_post_system(config: PostTrainConfig, generator: nn.Module | None = Non
             raise ValueError("post-processing is trained through a simulator: give config.simulator")
         simulator = load_simulator(config.simulator)
     post = post if post is not None else build_post(config.post)
-    return PostProcessedSR(generator, simulator, post, train_generator=config.mode == "joint",
-                           supervision=config.supervision, straight_through=config.straight_through,
-                           codecs=config.codecs)
+    return PostProcessedSR(
+        generator,
+        simulator,
+        post,
+        train_generator=config.mode == "joint",
+        supervision=config.supervision,
+        straight_through=config.straight_through,
+        codecs=config.codecs,
+    )
 
 
-def train_post(config: PostTrainConfig, batches: Iterable[Batch], held_out: Sequence[Batch] = (),
-               generator: nn.Module | None = None, simulator: nn.Module | None = None,
-               post: nn.Module | None = None) -> TrainResult:
+def train_post(
+    config: PostTrainConfig,
+    batches: Iterable[Batch],
+    held_out: Sequence[Batch] = (),
+    generator: nn.Module | None = None,
+    simulator: nn.Module | None = None,
+    post: nn.Module | None = None,
+) -> TrainResult:
     """Train (and checkpoint) h_phi, and g_phi in joint mode, as `config` says."""
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_post_system(config, generator, simulator, post)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))
-

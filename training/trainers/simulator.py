@@ -11,6 +11,7 @@ clean picture and its estimated rate is pulled toward the condition's bpp. Both 
 `rate_loss_weight`) and log ``rate_error`` (mean |predicted - true| / true bpp) in losses.csv. The JPEG
 proxy has nothing to train.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -78,14 +79,23 @@ def forward_for(config: SimulatorTrainConfig) -> Callable:
     return simulator_forward
 
 
-def train_simulator(config: SimulatorTrainConfig, batches: Iterable[Batch], held_out: Sequence[Batch] = (),
-                    model: nn.Module | None = None) -> TrainResult:
+def train_simulator(
+    config: SimulatorTrainConfig,
+    batches: Iterable[Batch],
+    held_out: Sequence[Batch] = (),
+    model: nn.Module | None = None,
+) -> TrainResult:
     """Train (and checkpoint) the simulator; pass `model` to train one built elsewhere (e.g. a tiny one)."""
     if config.architecture.backbone in UNTRAINED_SIMULATORS:
-        raise ValueError(f"the {config.architecture.backbone} simulator has no weights to train: "
-                         f"give it directly where a simulator is used (--simulator {config.architecture.backbone})")
-    recorded = config if model is None else replace(
-        config, architecture=replace(config.architecture, backbone=f"passed in: {type(model).__name__}"))
+        raise ValueError(
+            f"the {config.architecture.backbone} simulator has no weights to train: "
+            f"give it directly where a simulator is used (--simulator {config.architecture.backbone})"
+        )
+    recorded = (
+        config
+        if model is None
+        else replace(config, architecture=replace(config.architecture, backbone=f"passed in: {type(model).__name__}"))
+    )
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     model = model if model is not None else build_simulator(config.architecture)
     if config.init_from:

@@ -22,21 +22,22 @@ Batches: dicts with clean, lq, codec_out, codec_out_slight (B x 3 x H x W in [0,
 codec_onehot (B x 3), bpp, bpp_slight (B), prompt (B strings); lq is S/4 for scale-4 generators and
 upsampled to S for scale-1 ones (shards.open_dataset(upsample_lq=True)).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from accelerate.utils import set_seed
 import torch
+from accelerate.utils import set_seed
 from torch import nn
 
-from training.trainable import load_trainable_state_dict, trainable_state_dict
 from training.condition import CODEC_NAMES, codec_index, condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
 from training.straight_through import real_codec_output, straight_through
+from training.trainable import load_trainable_state_dict, trainable_state_dict
 
 SUPERVISIONS = ("simulator", "real-codec", "clean")
 RunConfig = TypeVar("RunConfig")  # SRTrainConfig or PostTrainConfig
@@ -56,6 +57,7 @@ class SRTrainConfig:
 
 
 # ---- pieces of the forward pass (shared with the post-processing trainer)
+
 
 def pictures(batch: Batch, name: str) -> torch.Tensor:
     """A picture field of the batch as float in [0, 1] (the loader may deliver uint8)."""
@@ -89,8 +91,15 @@ class RecompressionAwareSR(nn.Module):
     itself without a simulator. Unless `joint_simulator`, f_theta is frozen (no requires_grad, eval mode).
     """
 
-    def __init__(self, generator: nn.Module, simulator: nn.Module | None = None, supervision: str = "simulator",
-                 straight_through: bool = False, joint_simulator: bool = False, codecs: Sequence[str] = ()):
+    def __init__(
+        self,
+        generator: nn.Module,
+        simulator: nn.Module | None = None,
+        supervision: str = "simulator",
+        straight_through: bool = False,
+        joint_simulator: bool = False,
+        codecs: Sequence[str] = (),
+    ):
         super().__init__()
         if supervision not in SUPERVISIONS:
             raise ValueError(f"unknown supervision {supervision!r}; choose one of {', '.join(SUPERVISIONS)}")
@@ -114,8 +123,10 @@ class RecompressionAwareSR(nn.Module):
         """X' = g_phi(X_tilde, c) in [0, 1] (not clamped); must have the clean picture's size."""
         sr = self.generator(pictures(batch, "lq"), condition, list(batch["prompt"]))
         if sr.shape != batch["clean"].shape:
-            raise ValueError(f"SR output {tuple(sr.shape)} does not match clean {tuple(batch['clean'].shape)}: "
-                             f"scale-1 generators need the LQ upsampled to the crop (open_dataset(upsample_lq=True))")
+            raise ValueError(
+                f"SR output {tuple(sr.shape)} does not match clean {tuple(batch['clean'].shape)}: "
+                f"scale-1 generators need the LQ upsampled to the crop (open_dataset(upsample_lq=True))"
+            )
         return sr
 
     def compress(self, sr: torch.Tensor, batch: Batch, condition: torch.Tensor) -> torch.Tensor:
@@ -131,8 +142,10 @@ class RecompressionAwareSR(nn.Module):
         if self.codec_indices:
             unexpected = set(batch["codec_onehot"].argmax(dim=1).tolist()) - set(self.codec_indices)
             if unexpected:
-                raise ValueError(f"batch holds codec(s) {sorted(CODEC_NAMES[i] for i in unexpected)} outside "
-                                 f"the trained codecs {[CODEC_NAMES[i] for i in self.codec_indices]}")
+                raise ValueError(
+                    f"batch holds codec(s) {sorted(CODEC_NAMES[i] for i in unexpected)} outside "
+                    f"the trained codecs {[CODEC_NAMES[i] for i in self.codec_indices]}"
+                )
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         self.check_codecs(batch)
@@ -162,18 +175,25 @@ def system_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.
     return model(batch)
 
 
-def build_sr_system(config: SRTrainConfig, generator: nn.Module | None = None,
-                    simulator: nn.Module | None = None) -> RecompressionAwareSR:
+def build_sr_system(
+    config: SRTrainConfig, generator: nn.Module | None = None, simulator: nn.Module | None = None
+) -> RecompressionAwareSR:
     """The module stage 2 trains; pass `generator` / `simulator` to use ones built elsewhere (tests)."""
     generator = generator if generator is not None else build_generator(config.generator)
     if simulator is None and config.simulator is not None:
         simulator = load_simulator(config.simulator, trainable=config.joint_simulator)
-    return RecompressionAwareSR(generator, simulator, config.supervision, config.straight_through,
-                                config.joint_simulator, config.codecs)
+    return RecompressionAwareSR(
+        generator, simulator, config.supervision, config.straight_through, config.joint_simulator, config.codecs
+    )
 
 
-def train_sr(config: SRTrainConfig, batches: Iterable[Batch], held_out: Sequence[Batch] = (),
-             generator: nn.Module | None = None, simulator: nn.Module | None = None) -> TrainResult:
+def train_sr(
+    config: SRTrainConfig,
+    batches: Iterable[Batch],
+    held_out: Sequence[Batch] = (),
+    generator: nn.Module | None = None,
+    simulator: nn.Module | None = None,
+) -> TrainResult:
     """Train (and checkpoint) g_phi through the frozen simulator as `config` says."""
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_sr_system(config, generator, simulator)
@@ -185,5 +205,9 @@ def recorded(config: RunConfig, simulator: nn.Module | None) -> RunConfig:
     is recorded as such, so a checkpoint never claims a run without a simulator that had one."""
     if simulator is None or config.simulator is not None:
         return config
-    return replace(config, simulator=SimulatorSpec(weights=f"passed in: {type(simulator).__name__}",
-                                                   architecture=SimulatorArchitecture(backbone="")))
+    return replace(
+        config,
+        simulator=SimulatorSpec(
+            weights=f"passed in: {type(simulator).__name__}", architecture=SimulatorArchitecture(backbone="")
+        ),
+    )

@@ -1,5 +1,6 @@
 """The driver's parts on their own: the bounded batched loop on a real local Ray, the streaming plan,
 the one-listing resume decision and the per-task memory requests."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def _echo(value: int) -> int:
 
 def test_bounded_loop_delivers_every_result_once_and_never_exceeds_the_bound(local_ray):
     finished: list[tuple[int, object, str | None]] = []
-    loop = BoundedLoop(lambda info, result, error: finished.append((info, result, None if error is None else str(error))),
-                       max_in_flight=10)  # fmt: skip
+    loop = BoundedLoop(
+        lambda info, result, error: finished.append((info, result, None if error is None else str(error))),
+        max_in_flight=10,
+    )
     submissions = (lambda value=value: [(_echo.options(max_retries=0).remote(value), value)] for value in range(300))
     loop.run(iter(submissions))
     assert sorted(info for info, _, _ in finished) == list(range(300))
@@ -82,7 +85,9 @@ def test_a_group_with_markers_cannot_change_its_config(tmp_path):
     storage = Storage(str(tmp_path))
     recorded = {"base": {"config_hash": "b1"}, "x264": {"config_hash": "h1"}, "x265": {"config_hash": "old"}}
     done = frozenset({("base", 0), ("x264", 0)})
-    refuse_changed_groups(storage, recorded, {"base": "b1", "x264": "h1", "x265": "new"}, done)  # x265 has no markers yet
+    refuse_changed_groups(
+        storage, recorded, {"base": "b1", "x264": "h1", "x265": "new"}, done
+    )  # x265 has no markers yet
     with pytest.raises(ShardError, match="group x264 was made with config h1, this run's is h2"):
         refuse_changed_groups(storage, recorded, {"base": "b1", "x264": "h2"}, done)
 

@@ -1,6 +1,7 @@
 """The factory's install and cluster: ray_cluster.yaml passes Ray's own config validation and runs the
 factory-only setup from the venv; constraints.txt pins what this venv really has; the base dependencies
 hold no torch stack (the `train` extra does)."""
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,9 @@ def test_constraints_pin_this_venvs_versions_of_the_byte_deciding_packages_and_r
             name, _, version = line.partition("==")
             pins[name.strip().lower()] = version.strip()
     for name in (*BYTE_DECIDING_PACKAGES, "ray"):
-        assert pins.get(name) == metadata.version(name), f"constraints.txt pins {name}=={pins.get(name)}, installed {metadata.version(name)}"
+        assert pins.get(name) == metadata.version(name), (
+            f"constraints.txt pins {name}=={pins.get(name)}, installed {metadata.version(name)}"
+        )
 
 
 def test_base_dependencies_hold_no_torch_stack_and_the_train_extra_does():

@@ -6,6 +6,7 @@ completes the job (Ray retries the lost tasks) with every sample exactly once.
 The cluster's address file goes to a private RAY_TMPDIR, so that no other `ray.init()` on this machine
 connects to it, and the one-node run gets an environment without it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,13 +55,22 @@ def s3(s3_server):
 
 
 def _config(s3_server, prefix: str) -> FactoryConfig:
-    return FactoryConfig(source=f"s3://{s3_server.bucket}/multinode/inputs", out=f"s3://{s3_server.bucket}/multinode/{prefix}",
-                         codecs=CODECS, qps=QPS, size=SIZE, shard_size=SHARD_SIZE)  # fmt: skip
+    return FactoryConfig(
+        source=f"s3://{s3_server.bucket}/multinode/inputs",
+        out=f"s3://{s3_server.bucket}/multinode/{prefix}",
+        codecs=CODECS,
+        qps=QPS,
+        size=SIZE,
+        shard_size=SHARD_SIZE,
+    )
 
 
 def _hashes(fs, root: str) -> dict[str, str]:
-    return {path[len(root) + 1 :]: hashlib.sha256(fs.cat_file(path)).hexdigest()
-            for path in sorted(fs.find(root)) if not path[len(root) + 1 :].startswith(("_done/", "dataset.json"))}  # fmt: skip
+    return {
+        path[len(root) + 1 :]: hashlib.sha256(fs.cat_file(path)).hexdigest()
+        for path in sorted(fs.find(root))
+        if not path[len(root) + 1 :].startswith(("_done/", "dataset.json"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +78,37 @@ def one_node_reference(s3):
     """The same job by `vrpsr generate` on a one-node local Ray (1 worker): the bytes to reproduce."""
     server, fs = s3
     env = {key: value for key, value in os.environ.items() if key not in ("RAY_TMPDIR", "RAY_ADDRESS")}
-    env.update(AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key, AWS_DEFAULT_REGION="us-east-1")
+    env.update(
+        AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key, AWS_DEFAULT_REGION="us-east-1"
+    )
     config = _config(server, "one-node")
-    command = [sys.executable, "-m", "vrpsr_cli.main", "generate", config.source, config.out, "--size", str(SIZE), "--qps", "30,40",
-               "--shard-size", str(SHARD_SIZE), "--codecs", ",".join(CODECS), "--workers", "1", "--no-progress",
-               "--s3-endpoint", server.endpoint_url]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "vrpsr_cli.main",
+        "generate",
+        config.source,
+        config.out,
+        "--size",
+        str(SIZE),
+        "--qps",
+        "30,40",
+        "--shard-size",
+        str(SHARD_SIZE),
+        "--codecs",
+        ",".join(CODECS),
+        "--workers",
+        "1",
+        "--no-progress",
+        "--s3-endpoint",
+        server.endpoint_url,
+    ]
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
     hashes = _hashes(fs, f"{server.bucket}/multinode/one-node")
-    assert len(hashes) == IMAGES // SHARD_SIZE * (2 * len(GROUPS) + 1)  # tars + manifests per group, base failure tables
+    assert len(hashes) == IMAGES // SHARD_SIZE * (
+        2 * len(GROUPS) + 1
+    )  # tars + manifests per group, base failure tables
     return hashes
 
 
@@ -123,7 +155,9 @@ def test_a_node_killed_mid_job_still_completes_every_sample_once(s3, one_node_re
             watcher.invalidate_cache()
             done = len(watcher.ls(f"{root}/_done")) if watcher.exists(f"{root}/_done") else 0
             if done >= 4:
-                head_cluster.remove_node(worker, allow_graceful=False)  # kills its raylet and workers, checks none is left
+                head_cluster.remove_node(
+                    worker, allow_graceful=False
+                )  # kills its raylet and workers, checks none is left
                 markers_at_kill.append(done)
                 return
             time.sleep(0.1)
@@ -135,7 +169,12 @@ def test_a_node_killed_mid_job_still_completes_every_sample_once(s3, one_node_re
     assert markers_at_kill and markers_at_kill[0] < TASKS, "the worker node should have died mid-job"
     assert summary.ran_tasks == TASKS and not summary.failed_tasks, summary.render()
     assert _hashes(fs, root) == one_node_reference
-    keys = [key for index in range(IMAGES // SHARD_SIZE)
-            for key in pq.read_table(io.BytesIO(fs.cat_file(f"{root}/manifest/base-{index:06d}.parquet"))).column("key").to_pylist()]  # fmt: skip
+    keys = [
+        key
+        for index in range(IMAGES // SHARD_SIZE)
+        for key in pq.read_table(io.BytesIO(fs.cat_file(f"{root}/manifest/base-{index:06d}.parquet")))
+        .column("key")
+        .to_pylist()
+    ]
     assert len(keys) == len(set(keys)) == IMAGES
     assert len(fs.ls(f"{root}/_done")) == TASKS

@@ -1,5 +1,6 @@
 """`vrpsr generate` end to end on a real local Ray: determinism over worker counts, resume after a
 killed driver, a killed worker, adding a codec group later, S3 output on a real SeaweedFS."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,13 @@ def test_one_worker_gives_the_same_bytes_as_two(inputs, reference, tmp_path):
 
 def test_killed_driver_resumes_to_identical_bytes(inputs, reference, tmp_path):
     out = tmp_path / "out"
-    process = subprocess.Popen(generate_command(str(inputs), str(out), "--workers", "1"), cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        generate_command(str(inputs), str(out), "--workers", "1"),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "_done").glob("*.json"))) < 3:
         time.sleep(0.2)
@@ -59,7 +65,9 @@ def test_killed_driver_resumes_to_identical_bytes(inputs, reference, tmp_path):
     completed = run_generate(str(inputs), str(out), "--workers", "2")
     assert f"tasks run: {12 - done_before}  skipped (already done): {done_before}" in completed.stdout
     assert file_hashes(out) == file_hashes(reference)
-    base_keys = [k for p in sorted((out / "manifest").glob("base-*.parquet")) for k in pq.read_table(p).column("key").to_pylist()]
+    base_keys = [
+        k for p in sorted((out / "manifest").glob("base-*.parquet")) for k in pq.read_table(p).column("key").to_pylist()
+    ]
     assert len(base_keys) == len(set(base_keys)) == IMAGES
 
 
@@ -78,8 +86,14 @@ def _ray_task_workers() -> list[int]:
 
 def test_killed_worker_is_retried_and_the_job_completes(inputs, reference, tmp_path):
     out = tmp_path / "out"
-    process = subprocess.Popen(generate_command(str(inputs), str(out), "--workers", "2"), cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        generate_command(str(inputs), str(out), "--workers", "2"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     killed = None
     deadline = time.time() + 120
     while killed is None and time.time() < deadline and process.poll() is None:
@@ -110,14 +124,23 @@ def test_codec_group_added_later_leaves_base_untouched(inputs, reference, tmp_pa
 def test_rerun_with_another_config_on_the_same_out_is_refused(inputs, reference, tmp_path):
     out = tmp_path / "out"
     run_generate(str(inputs), str(out), "--codecs", "x264")
-    completed = subprocess.run(generate_command(str(inputs), str(out), "--codecs", "x264", "--seed", "7"), cwd=REPO,
-                               capture_output=True, text=True, timeout=300)  # fmt: skip
+    completed = subprocess.run(
+        generate_command(str(inputs), str(out), "--codecs", "x264", "--seed", "7"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 2
     assert "was made with config" in completed.stderr and "Traceback" not in completed.stderr
 
 
 def test_generate_to_s3(inputs, reference, s3_server):
-    env = {"AWS_ACCESS_KEY_ID": s3_server.access_key, "AWS_SECRET_ACCESS_KEY": s3_server.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     url = f"s3://{s3_server.bucket}/factory-test"
     completed = run_generate(str(inputs), url, "--s3-endpoint", s3_server.endpoint_url, env=env)
     assert s3_server.secret_key not in completed.stdout + completed.stderr

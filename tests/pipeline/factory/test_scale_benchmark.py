@@ -1,5 +1,6 @@
 """benchmarks/factory_scale.py --small runs end to end (real Ray, real SeaweedFS, real encoders) and prints
 every section; its numbers are for people, so no timing is asserted here."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_small_scale_benchmark_prints_every_section():
-    completed = subprocess.run([sys.executable, "-m", "benchmarks.factory_scale", "--small"], cwd=REPO, capture_output=True, check=False,
-                               text=True, timeout=600)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.factory_scale", "--small"],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     out = completed.stdout
     for section in ("[driver loop]", "[plan]", "[resume]", "[encoders]", "[ImageNet]"):

@@ -4,6 +4,7 @@ class-folder tree, the official ImageNet nested tar, WebDataset shards and Huggi
 Every writer takes the same {relative path: bytes} images, so each kind can be checked against the
 folder tree. Two classes, named like ImageNet synsets: n02123045 (cat) and n03063599 (mug).
 """
+
 from __future__ import annotations
 
 import io
@@ -68,7 +69,10 @@ def class_tars(images: dict[str, bytes]) -> dict[str, bytes]:
     for relative, data in images.items():
         label, name = relative.split("/")
         by_class.setdefault(label, []).append((name, data))
-    return {f"{label}.tar": tar_bytes([*reversed(members), ("synset.txt", label.encode())]) for label, members in by_class.items()}
+    return {
+        f"{label}.tar": tar_bytes([*reversed(members), ("synset.txt", label.encode())])
+        for label, members in by_class.items()
+    }
 
 
 def write_nested_tar(path: Path, inner: dict[str, bytes]) -> Path:
@@ -87,8 +91,11 @@ def wds_shards(images: dict[str, bytes], per_shard: int = 2) -> list[bytes]:
         for relative in names[start : start + per_shard]:
             label, name = relative.split("/")
             key, extension = name.split(".")
-            members += [(f"{key}.cls", str(labels.index(label)).encode()), (f"{key}.{extension}", images[relative]),
-                        (f"{key}.json", f'{{"synset": "{label}"}}'.encode())]  # fmt: skip
+            members += [
+                (f"{key}.cls", str(labels.index(label)).encode()),
+                (f"{key}.{extension}", images[relative]),
+                (f"{key}.json", f'{{"synset": "{label}"}}'.encode()),
+            ]
         shards.append(tar_bytes(members))
     return shards
 
@@ -99,19 +106,24 @@ def write_parquet(path: Path, images: dict[str, bytes], row_group_size: int = 2,
     labels = [name.split("/")[0] for name in names]
     if label_type == "int":
         labels = [sorted(set(labels)).index(label) for label in labels]
-    table = pa.table({
-        "image": pa.array([{"bytes": images[name], "path": name} for name in names],
-                          type=pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
-        "label": labels,
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "image": pa.array(
+                [{"bytes": images[name], "path": name} for name in names],
+                type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+            ),
+            "label": labels,
+        }
+    )
     pq.write_table(table, path, row_group_size=row_group_size)
     return path
 
 
 def run_factory_shards(items: list[SourceItem], out: Path, shard_size: int = 4) -> dict[str, str]:
     """Base + x264 shards (QP 30 and 40, 64x64) of the items, made by the shard jobs; sha256 of every file."""
-    config = FactoryConfig(source="(listed by the test)", out=str(out), codecs=("x264",), qps=(30, 40), size=CROP,
-                           shard_size=shard_size)  # fmt: skip
+    config = FactoryConfig(
+        source="(listed by the test)", out=str(out), codecs=("x264",), qps=(30, 40), size=CROP, shard_size=shard_size
+    )
     for index, start in enumerate(range(0, len(items), shard_size)):
         make_base_shard(config, index, items[start : start + shard_size], "base-hash")
         make_codec_shard(config, index, "x264", "x264-hash")

@@ -1,4 +1,5 @@
 """list_source / read_bytes over folders, text lists, tar archives, the sample set and s3."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,9 +24,13 @@ COINS = "coins_gray_384x303.JPEG"  # grayscale
 def image_tree(tmp_path: Path, jpeg_dir: Path) -> Path:
     """An ImageNet-style tree (a folder per class) with decoys: other extensions, hidden files, a corrupt '.png'."""
     root = tmp_path / "train"
-    for relative, name in [("cups/a.JPEG", CUP), ("kittens/b.jpg", CAT),
-                           ("money/deep/c.Jpeg", COINS), ("kittens/.hidden.jpg", CAT),
-                           (".cache/d.jpg", CAT)]:
+    for relative, name in [
+        ("cups/a.JPEG", CUP),
+        ("kittens/b.jpg", CAT),
+        ("money/deep/c.Jpeg", COINS),
+        ("kittens/.hidden.jpg", CAT),
+        (".cache/d.jpg", CAT),
+    ]:
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(jpeg_dir / name, root / relative)
     (root / "cups" / "notes.txt").write_text("not an image")
@@ -36,8 +41,7 @@ def image_tree(tmp_path: Path, jpeg_dir: Path) -> Path:
 
 def test_folder_tree_lists_image_extensions_sorted(image_tree: Path, jpeg_dir: Path) -> None:
     items = list_source(str(image_tree))
-    assert [item.key_hint for item in items] == [
-        "broken.png", "cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
+    assert [item.key_hint for item in items] == ["broken.png", "cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
     assert all(Path(item.uri).is_absolute() and Path(item.uri).is_file() for item in items)
     assert read_bytes(items[1]) == (jpeg_dir / CUP).read_bytes()
     assert list_source(str(image_tree) + "/") == items
@@ -63,10 +67,12 @@ def test_text_list(tmp_path: Path, image_tree: Path, jpeg_dir: Path) -> None:
     absolute = jpeg_dir / CAT
     (lists / "inputs.txt").write_text(
         "# inputs\n\n../train/cups/a.JPEG\n  ../train/broken.png  \n"
-        f"{absolute}\n../train/cups/a.JPEG\n../train/missing.jpg\n")
+        f"{absolute}\n../train/cups/a.JPEG\n../train/missing.jpg\n"
+    )
     items = list_source(str(lists / "inputs.txt"))
-    assert [item.key_hint for item in items] == sorted([
-        "../train/cups/a.JPEG", "../train/broken.png", str(absolute), "../train/missing.jpg"])
+    assert [item.key_hint for item in items] == sorted(
+        ["../train/cups/a.JPEG", "../train/broken.png", str(absolute), "../train/missing.jpg"]
+    )
     by_key = {item.key_hint: item for item in items}
     assert by_key["../train/cups/a.JPEG"].uri == str(image_tree / "cups" / "a.JPEG")
     assert read_bytes(by_key[str(absolute)]) == absolute.read_bytes()
@@ -87,8 +93,7 @@ def test_tar_archive(tmp_path: Path, image_tree: Path) -> None:
     archive = tmp_path / "shard.tar"
     _make_tar(archive, image_tree)
     items = list_source(str(archive))
-    assert [item.key_hint for item in items] == [
-        "./cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
+    assert [item.key_hint for item in items] == ["./cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
     assert (items[1].uri, items[1].member, items[1].label) == (str(archive), "kittens/b.jpg", "kittens")
     for item, original in zip(items, ["cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]):
         expected = (image_tree / original).read_bytes()
@@ -131,14 +136,12 @@ def test_s3_folder_text_and_tar(s3_server, tmp_path: Path, image_tree: Path) -> 
     fs = s3fs.S3FileSystem(**options)
     prefix = f"{s3_server.bucket}/sources"
     fs.put(str(image_tree) + "/", f"{prefix}/train/", recursive=True)
-    fs.pipe(f"{prefix}/lists/inputs.txt",
-            b"# on s3\n../train/kittens/b.jpg\n../train/missing.jpg\n")
+    fs.pipe(f"{prefix}/lists/inputs.txt", b"# on s3\n../train/kittens/b.jpg\n../train/missing.jpg\n")
     _make_tar(tmp_path / "shard.tar", image_tree)
     fs.put_file(str(tmp_path / "shard.tar"), f"{prefix}/shards/shard.tar")
 
     folder = list_source(f"s3://{prefix}/train", storage_options=options)
-    assert [item.key_hint for item in folder] == [
-        "broken.png", "cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
+    assert [item.key_hint for item in folder] == ["broken.png", "cups/a.JPEG", "kittens/b.jpg", "money/deep/c.Jpeg"]
     assert folder[2].uri == f"s3://{prefix}/train/kittens/b.jpg"
     for item in folder:
         assert read_bytes(item, options) == (image_tree / item.key_hint).read_bytes()
@@ -146,7 +149,8 @@ def test_s3_folder_text_and_tar(s3_server, tmp_path: Path, image_tree: Path) -> 
     listed = list_source(f"s3://{prefix}/lists/inputs.txt", storage_options=options)
     assert [(item.key_hint, item.uri) for item in listed] == [
         ("../train/kittens/b.jpg", f"s3://{prefix}/train/kittens/b.jpg"),
-        ("../train/missing.jpg", f"s3://{prefix}/train/missing.jpg")]
+        ("../train/missing.jpg", f"s3://{prefix}/train/missing.jpg"),
+    ]
     assert read_bytes(listed[0], options) == (image_tree / "kittens" / "b.jpg").read_bytes()
     with pytest.raises(SourceError, match="missing.jpg") as missing:
         read_bytes(listed[1], options)

@@ -1,5 +1,6 @@
 """The official ImageNet layout, a tar of class tars: listed from headers, read by byte range, local and
 on S3; damaged class tars become failure rows; shards identical to the same images in class folders."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,13 @@ from benchmarks.source_listing import make_nested_tar
 from pipeline.errors import SourceError
 from pipeline.sources import iter_source, list_source, read_bytes
 from tests.pipeline.sources.archives import (
-    class_tars, run_factory_shards, tar_bytes, tiny_images, write_folder, write_nested_tar,
-)  # fmt: skip
+    class_tars,
+    run_factory_shards,
+    tar_bytes,
+    tiny_images,
+    write_folder,
+    write_nested_tar,
+)
 
 IMAGES = tiny_images()
 SORTED_KEYS = sorted(IMAGES)
@@ -56,7 +62,10 @@ def test_damaged_class_tar_is_a_failure_row_and_the_rest_is_made(tmp_path: Path)
         read_bytes(items[3])
 
     run_factory_shards(items, tmp_path / "out", shard_size=10)
-    failures = {row["source"]: row["reason"] for row in pq.read_table(tmp_path / "out" / "failures" / "base-000000.parquet").to_pylist()}
+    failures = {
+        row["source"]: row["reason"]
+        for row in pq.read_table(tmp_path / "out" / "failures" / "base-000000.parquet").to_pylist()
+    }
     assert set(failures) == {"n03063599/", "n02123045/chelsea_1.JPEG"}
     assert "train.tar [n03063599.tar]: invalid tar header" in failures["n03063599/"]
     assert "train.tar [n02123045.tar/chelsea_1.JPEG]" in failures["n02123045/chelsea_1.JPEG"]  # decode error names both

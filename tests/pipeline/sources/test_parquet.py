@@ -1,5 +1,6 @@
 """Parquet sources: Hugging Face's {bytes, path} struct and plain binary columns, detected or named,
 several files by glob, on S3; a row without bytes is a failure row; shards identical to class folders."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,15 @@ def test_hugging_face_struct_column_by_row_group(tmp_path: Path) -> None:
 
 def test_binary_column_named_or_detected_and_bad_rows(tmp_path: Path) -> None:
     rows = [IMAGES[key] for key in SORTED_KEYS] + [None]
-    table = pa.table({"caption": ["x"] * 7, "jpg": pa.array(rows, pa.binary()), "png": pa.array(rows, pa.binary()),
-                      "cls": list(range(7)), "synset": [key.split("/")[0] for key in SORTED_KEYS] + ["none"]})  # fmt: skip
+    table = pa.table(
+        {
+            "caption": ["x"] * 7,
+            "jpg": pa.array(rows, pa.binary()),
+            "png": pa.array(rows, pa.binary()),
+            "cls": list(range(7)),
+            "synset": [key.split("/")[0] for key in SORTED_KEYS] + ["none"],
+        }
+    )
     pq.write_table(table, tmp_path / "plain.parquet", row_group_size=4)
     detected = list_source(str(tmp_path / "plain.parquet"))
     assert [item.key_hint for item in detected] == [f"plain.parquet/{row:09d}" for row in range(7)]
@@ -43,7 +51,9 @@ def test_binary_column_named_or_detected_and_bad_rows(tmp_path: Path) -> None:
     assert read_bytes(named[5]) == IMAGES[SORTED_KEYS[5]]
     with pytest.raises(SourceError, match=r"plain.parquet \[column png, row group 1, row 2\]: no image bytes"):
         read_bytes(named[6])
-    with pytest.raises(SourceError, match=r"plain.parquet: no column 'image' \(columns: caption, jpg, png, cls, synset\)"):
+    with pytest.raises(
+        SourceError, match=r"plain.parquet: no column 'image' \(columns: caption, jpg, png, cls, synset\)"
+    ):
         list_source(str(tmp_path / "plain.parquet"), image_column="image")
     with pytest.raises(SourceError, match="plain.parquet: column 'caption' is string, not image bytes"):
         list_source(str(tmp_path / "plain.parquet"), image_column="caption")
@@ -55,7 +65,10 @@ def test_binary_column_named_or_detected_and_bad_rows(tmp_path: Path) -> None:
     broken = list_source(str(tmp_path / "broken.parquet"))
     assert [item.key_hint for item in broken] == ["broken.parquet"]
     run_factory_shards(broken + named[5:], tmp_path / "out", shard_size=10)
-    failures = {row["source"]: row["reason"] for row in pq.read_table(tmp_path / "out" / "failures" / "base-000000.parquet").to_pylist()}
+    failures = {
+        row["source"]: row["reason"]
+        for row in pq.read_table(tmp_path / "out" / "failures" / "base-000000.parquet").to_pylist()
+    }
     assert set(failures) == {"broken.parquet", "plain.parquet/000000006"}
     assert "broken.parquet: not a readable parquet file" in failures["broken.parquet"]
     assert "row group 1, row 2]: no image bytes" in failures["plain.parquet/000000006"]

@@ -1,4 +1,5 @@
 """Brace patterns, the rules that tell source kinds apart, and the listing benchmark's small mode."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,14 +9,23 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import SourceError
-from pipeline.sources.patterns import expand_braces
 from pipeline.sources import iter_source, list_source
+from pipeline.sources.patterns import expand_braces
 from tests.pipeline.factory_helpers import REPO
-from tests.pipeline.sources.archives import class_tars, tiny_images, wds_shards, write_folder, write_nested_tar, write_parquet
+from tests.pipeline.sources.archives import (
+    class_tars,
+    tiny_images,
+    wds_shards,
+    write_folder,
+    write_nested_tar,
+    write_parquet,
+)
 
 
 def test_brace_expansion() -> None:
-    assert expand_braces("s3://b/imagenet-train-{0000..0003}.tar") == [f"s3://b/imagenet-train-{i:04d}.tar" for i in range(4)]
+    assert expand_braces("s3://b/imagenet-train-{0000..0003}.tar") == [
+        f"s3://b/imagenet-train-{i:04d}.tar" for i in range(4)
+    ]
     assert expand_braces("x{8..11}") == ["x8", "x9", "x10", "x11"]
     assert expand_braces("x{08..10}") == ["x08", "x09", "x10"]
     assert expand_braces("{0..10..5}-{b,a}") == ["0-b", "0-a", "5-b", "5-a", "10-b", "10-a"]
@@ -54,11 +64,24 @@ def test_source_kind_rules(tmp_path: Path) -> None:
 
 
 def test_listing_benchmark_small_mode() -> None:
-    completed = subprocess.run([sys.executable, "-m", "benchmarks.source_listing", "--small"], cwd=REPO,
-                               capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.source_listing", "--small"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    rows = [line.replace("nested tar", "nested-tar").split() for line in completed.stdout.splitlines()
-            if line.startswith(("nested tar ", "parquet "))]  # fmt: skip
+    rows = [
+        line.replace("nested tar", "nested-tar").split()
+        for line in completed.stdout.splitlines()
+        if line.startswith(("nested tar ", "parquet "))
+    ]
     assert [(row[0], row[1], row[2]) for row in rows] == [
-        ("nested-tar", "list", "1,000"), ("nested-tar", "stream", "1,000"), ("parquet", "list", "1,000"), ("parquet", "stream", "1,000")]
+        ("nested-tar", "list", "1,000"),
+        ("nested-tar", "stream", "1,000"),
+        ("parquet", "list", "1,000"),
+        ("parquet", "stream", "1,000"),
+    ]
     assert all(float(row[3]) > 0 and float(row[6]) > 0 for row in rows)  # seconds listed, seconds to read 1000

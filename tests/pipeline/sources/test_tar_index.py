@@ -1,5 +1,6 @@
 """The tar header index: the fast path for plain headers and tarfile for the rest give tarfile's own
 members, offsets and sizes in every tar format; damage is raised with the byte, after the good members."""
+
 from __future__ import annotations
 
 import io
@@ -34,19 +35,25 @@ def _tarfile_view(data: bytes) -> list[tuple[str, int, int]]:
         return [(member.name, member.offset_data, member.size) for member in archive if member.isfile()]
 
 
-@pytest.mark.parametrize(("tar_format", "names"), [
-    (tarfile.USTAR_FORMAT, ["n01440764/a.JPEG", "b.png", LONG]),  # LONG: split into the ustar prefix field
-    (tarfile.GNU_FORMAT, ["n01440764/a.JPEG", LONG, "c.jpg"]),  # LONG: a GNU 'L' record, then plain headers
-    (tarfile.PAX_FORMAT, ["n01440764/a.JPEG", "ünïcödé.jpg", LONG, "d.jpg"]),  # pax records
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("tar_format", "names"),
+    [
+        (tarfile.USTAR_FORMAT, ["n01440764/a.JPEG", "b.png", LONG]),  # LONG: split into the ustar prefix field
+        (tarfile.GNU_FORMAT, ["n01440764/a.JPEG", LONG, "c.jpg"]),  # LONG: a GNU 'L' record, then plain headers
+        (tarfile.PAX_FORMAT, ["n01440764/a.JPEG", "ünïcödé.jpg", LONG, "d.jpg"]),  # pax records
+    ],
+)
 def test_index_matches_tarfile_in_every_format(tar_format: int, names: list[str]) -> None:
     data = _archive(tar_format, names)
-    entries = [(entry.name, entry.offset, entry.size) for entry in iter_tar_entries(io.BytesIO(data), len(data), "t.tar")]
+    entries = [
+        (entry.name, entry.offset, entry.size) for entry in iter_tar_entries(io.BytesIO(data), len(data), "t.tar")
+    ]
     assert entries == _tarfile_view(data)
     assert [name for name, _, _ in entries] == names
     window = ByteWindow(io.BytesIO(b"x" * 1000 + data + b"y" * 77), 1000, len(data))  # an inner tar at byte 1000
     assert [(entry.name, entry.offset) for entry in iter_tar_entries(window, len(data), "t.tar")] == [
-        (name, offset) for name, offset, _ in entries]
+        (name, offset) for name, offset, _ in entries
+    ]
 
 
 @pytest.mark.parametrize("tar_format", [tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT])

@@ -1,5 +1,6 @@
 """WebDataset shards as a source: a brace pattern on SeaweedFS, a folder of shards, a .txt of shard URLs;
 cls/json carried; a damaged shard is a failure item; shards match the same images as a flat folder."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ IMAGES = tiny_images()
 BY_NAME = {relative.rsplit("/", 1)[-1]: data for relative, data in IMAGES.items()}
 NAMES = sorted(BY_NAME)  # chelsea_0.JPEG ... coffee_2.png: the shards hold them in this order
 SYNSETS = sorted({relative.split("/")[0] for relative in IMAGES})
-CLASS_INDEX = {relative.rsplit("/", 1)[-1]: str(SYNSETS.index(relative.split("/")[0])) for relative in IMAGES}  # the cls members
+CLASS_INDEX = {
+    relative.rsplit("/", 1)[-1]: str(SYNSETS.index(relative.split("/")[0])) for relative in IMAGES
+}  # the cls members
 
 
 def _write_shards(folder: Path) -> list[Path]:
@@ -60,14 +63,25 @@ def test_folder_text_list_and_glob_of_shards(tmp_path: Path) -> None:
     (tmp_path / "shards.txt").write_text("# shards\n" + "".join(f"shards/{path.name}\n" for path in paths))
     _check_items(list_source(str(tmp_path / "shards.txt")), uris)
     single = list_source(str(paths[0]))  # one .tar alone is a tar of images: its image members
-    assert [(item.key_hint, item.label, item.fields) for item in single] == [(NAMES[0], None, None), (NAMES[1], None, None)]
+    assert [(item.key_hint, item.label, item.fields) for item in single] == [
+        (NAMES[0], None, None),
+        (NAMES[1], None, None),
+    ]
     (tmp_path / "shards" / "cover.jpg").write_bytes(BY_NAME[NAMES[0]])  # an image in the folder: an image tree
     assert [item.key_hint for item in list_source(str(tmp_path / "shards"))] == ["cover.jpg"]
 
 
 def test_samples_without_image_skipped_and_damaged_shard_is_a_failure(tmp_path: Path) -> None:
-    good = tar_bytes([("a.cls", b"0"), ("a.jpg", BY_NAME[NAMES[0]]), ("b.txt", b"caption only"),
-                      ("c.txt", b"a caption"), ("c.webp.json", b"{}"), ("c.png", BY_NAME[NAMES[2]])])  # fmt: skip
+    good = tar_bytes(
+        [
+            ("a.cls", b"0"),
+            ("a.jpg", BY_NAME[NAMES[0]]),
+            ("b.txt", b"caption only"),
+            ("c.txt", b"a caption"),
+            ("c.webp.json", b"{}"),
+            ("c.png", BY_NAME[NAMES[2]]),
+        ]
+    )
     damaged = tar_bytes([("d.jpg", BY_NAME[NAMES[1]]), ("e.jpg", BY_NAME[NAMES[3]]), ("f.jpg", BY_NAME[NAMES[4]])])
     second_header = 512 + (len(BY_NAME[NAMES[1]]) + 511) // 512 * 512
     (tmp_path / "s-0.tar").write_bytes(good)
@@ -90,11 +104,16 @@ def test_shards_match_the_same_images_as_a_folder(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "flat", IMAGES, flat=True)
     from_folder = run_factory_shards(list_source(str(folder)), tmp_path / "out-folder")
     from_shards = run_factory_shards(list_source(str(tmp_path / "shards")), tmp_path / "out-shards")
-    assert {name: digest for name, digest in from_shards.items() if name.startswith(("x264/", "manifest/x264", "failures/"))} == {
-        name: digest for name, digest in from_folder.items() if name.startswith(("x264/", "manifest/x264", "failures/"))}
+    assert {
+        name: digest for name, digest in from_shards.items() if name.startswith(("x264/", "manifest/x264", "failures/"))
+    } == {
+        name: digest for name, digest in from_folder.items() if name.startswith(("x264/", "manifest/x264", "failures/"))
+    }
     for index in range(2):
-        with tarfile.open(tmp_path / "out-folder" / "base" / f"base-{index:06d}.tar") as plain, \
-                tarfile.open(tmp_path / "out-shards" / "base" / f"base-{index:06d}.tar") as carried:  # fmt: skip
+        with (
+            tarfile.open(tmp_path / "out-folder" / "base" / f"base-{index:06d}.tar") as plain,
+            tarfile.open(tmp_path / "out-shards" / "base" / f"base-{index:06d}.tar") as carried,
+        ):
             assert plain.getnames() == carried.getnames()
             for name in plain.getnames():
                 expected, actual = plain.extractfile(name).read(), carried.extractfile(name).read()

@@ -1,4 +1,5 @@
 """plan: listing, splitting by node and worker, blocks, keys and URLs."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,24 +10,44 @@ import pytest
 from shards.errors import ShardError
 from shards.layout import BASE_GROUP, done_path, sample_key, shard_path
 from shards.loader.plan import (
-    block_owners, epoch_blocks, list_shards, resampled_blocks, rng_for, shard_index_of_url, shard_of_key,
-    split_by_node, split_by_worker,
-)  # fmt: skip
+    block_owners,
+    epoch_blocks,
+    list_shards,
+    resampled_blocks,
+    rng_for,
+    shard_index_of_url,
+    shard_of_key,
+    split_by_node,
+    split_by_worker,
+)
 from shards.storage import Storage
 
 PLAN = {"seed": 3, "shards_per_block": 2, "shuffle": True}
 
 
-def all_blocks(shards: list[int], epoch: int, world_size: int, num_workers: int) -> dict[tuple[int, int], list[list[int]]]:
-    return {(rank, worker): epoch_blocks(shards, epoch=epoch, rank=rank, world_size=world_size, worker=worker,
-                                         num_workers=num_workers, **PLAN)
-            for rank in range(world_size) for worker in range(num_workers)}  # fmt: skip
+def all_blocks(
+    shards: list[int], epoch: int, world_size: int, num_workers: int
+) -> dict[tuple[int, int], list[list[int]]]:
+    return {
+        (rank, worker): epoch_blocks(
+            shards, epoch=epoch, rank=rank, world_size=world_size, worker=worker, num_workers=num_workers, **PLAN
+        )
+        for rank in range(world_size)
+        for worker in range(num_workers)
+    }
 
 
-@pytest.mark.parametrize(("num_shards", "world_size", "num_workers"), [(11, 2, 3), (4, 2, 2), (3, 2, 2), (1, 1, 1), (0, 2, 2)])
+@pytest.mark.parametrize(
+    ("num_shards", "world_size", "num_workers"), [(11, 2, 3), (4, 2, 2), (3, 2, 2), (1, 1, 1), (0, 2, 2)]
+)
 def test_every_shard_goes_to_exactly_one_worker(num_shards: int, world_size: int, num_workers: int) -> None:
     shards = list(range(100, 100 + num_shards))
-    dealt = [shard for blocks in all_blocks(shards, 5, world_size, num_workers).values() for block in blocks for shard in block]
+    dealt = [
+        shard
+        for blocks in all_blocks(shards, 5, world_size, num_workers).values()
+        for block in blocks
+        for shard in block
+    ]
     assert sorted(dealt) == shards
 
 
@@ -43,7 +64,9 @@ def test_epoch_order_is_deterministic_per_seed_and_epoch() -> None:
     shards = list(range(40))
     assert all_blocks(shards, 1, 2, 2) == all_blocks(shards, 1, 2, 2)
     assert all_blocks(shards, 1, 2, 2) != all_blocks(shards, 2, 2, 2)
-    in_order = epoch_blocks(shards, seed=0, epoch=9, rank=0, world_size=1, worker=0, num_workers=1, shards_per_block=40, shuffle=False)
+    in_order = epoch_blocks(
+        shards, seed=0, epoch=9, rank=0, world_size=1, worker=0, num_workers=1, shards_per_block=40, shuffle=False
+    )
     assert in_order == [shards]
 
 
@@ -59,7 +82,12 @@ def test_block_owners_match_the_workers_blocks() -> None:
 
 def test_resampled_blocks_draw_from_the_shards_deterministically() -> None:
     shards = [3, 5, 8]
-    draw = lambda stream: list(itertools.islice(resampled_blocks(shards, seed=1, stream=stream, rank=0, worker=1, shards_per_block=4), 20))  # noqa: E731
+
+    def draw(stream: str) -> list:
+        return list(
+            itertools.islice(resampled_blocks(shards, seed=1, stream=stream, rank=0, worker=1, shards_per_block=4), 20)
+        )
+
     first = draw("0.0")
     assert first == draw("0.0") and first != draw("0.7")
     assert [index for index, _ in first] == list(range(20))

@@ -1,4 +1,5 @@
 """open_dataset end to end: epochs, ranks x workers, determinism, resume, corrupt data, S3."""
+
 from __future__ import annotations
 
 import itertools
@@ -79,13 +80,18 @@ def test_conditions_do_not_depend_on_the_number_of_workers(tiny_dataset: TinyDat
 
 
 @pytest.mark.parametrize(("num_workers", "shuffle_buffer"), [(0, 4), (2, 2), (1, 4)])
-def test_resume_from_state_dict_repeats_nothing_and_misses_nothing(tiny_dataset: TinyDataset, num_workers: int,
-                                                                  shuffle_buffer: int) -> None:  # fmt: skip
-    first = ShardLoader(open_tiny(str(tiny_dataset.root), shuffle_buffer=shuffle_buffer), batch_size=1, num_workers=num_workers)
+def test_resume_from_state_dict_repeats_nothing_and_misses_nothing(
+    tiny_dataset: TinyDataset, num_workers: int, shuffle_buffer: int
+) -> None:
+    first = ShardLoader(
+        open_tiny(str(tiny_dataset.root), shuffle_buffer=shuffle_buffer), batch_size=1, num_workers=num_workers
+    )
     before = keys_of(itertools.islice(first, 3))
     state = json.loads(json.dumps(first.state_dict()))  # survives a checkpoint
     assert state["epoch"] == 0 and state["samples_seen"] == 3
-    resumed = ShardLoader(open_tiny(str(tiny_dataset.root), shuffle_buffer=shuffle_buffer), batch_size=1, num_workers=num_workers)
+    resumed = ShardLoader(
+        open_tiny(str(tiny_dataset.root), shuffle_buffer=shuffle_buffer), batch_size=1, num_workers=num_workers
+    )
     resumed.load_state_dict(state)
     after = keys_of(resumed)
     assert not set(before) & set(after)
@@ -120,13 +126,18 @@ def test_resampled_mode_is_endless_and_resumes_with_a_fresh_draw(tiny_dataset: T
     assert [item["key"] for item in itertools.islice(resumed, 20)] != drawn
 
 
-def test_corrupt_shards_and_members_are_skipped_counted_and_logged(tiny_dataset: TinyDataset, dataset_copy: Path,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_corrupt_shards_and_members_are_skipped_counted_and_logged(
+    tiny_dataset: TinyDataset, dataset_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     truncated = dataset_copy / shard_path("x265", 1)
     truncated.write_bytes(truncated.read_bytes()[:3000])  # a shard cut short
     broken_key = tiny_dataset.keys[4]
-    rewrite_member(dataset_copy / shard_path(BASE_GROUP, 2), member_name(broken_key, CLEAN_SUFFIX), lambda _: b"\x89PNG garbage")
-    (dataset_copy / shard_path("x264", 3)).write_bytes((dataset_copy / shard_path("x264", 0)).read_bytes())  # other keys
+    rewrite_member(
+        dataset_copy / shard_path(BASE_GROUP, 2), member_name(broken_key, CLEAN_SUFFIX), lambda _: b"\x89PNG garbage"
+    )
+    (dataset_copy / shard_path("x264", 3)).write_bytes(
+        (dataset_copy / shard_path("x264", 0)).read_bytes()
+    )  # other keys
     dataset = open_tiny(str(dataset_copy))
     with caplog.at_level(logging.WARNING, logger="shards.loader"):
         keys = [item["key"] for item in dataset]
@@ -163,8 +174,10 @@ def test_s3_source_gives_the_same_items_as_the_local_folder(tiny_dataset: TinyDa
     fs.put(str(tiny_dataset.root), f"{s3_server.bucket}/tiny", recursive=True)
     url = f"s3://{s3_server.bucket}/tiny"
     local = [(item["key"], item["prompt"], item["codec_out"]) for item in open_tiny(str(tiny_dataset.root))]
-    remote = [(item["key"], item["prompt"], item["codec_out"])
-              for item in open_tiny(url, storage_options=s3_server.storage_options)]  # fmt: skip
+    remote = [
+        (item["key"], item["prompt"], item["codec_out"])
+        for item in open_tiny(url, storage_options=s3_server.storage_options)
+    ]
     assert [(k, p) for k, p, _ in remote] == [(k, p) for k, p, _ in local]
     assert all(torch.equal(a, b) for (_, _, a), (_, _, b) in zip(local, remote))
     workers = ShardLoader(open_tiny(url, storage_options=s3_server.storage_options), batch_size=2, num_workers=2)

@@ -1,4 +1,5 @@
 """The loader's stages one by one: zip_groups, sample_condition, decode_pictures, random_crop, to_tensors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,9 @@ def test_zip_groups_names_the_shard_on_a_key_mismatch(tiny_dataset: TinyDataset)
 
 def test_sample_condition_is_deterministic_and_keeps_a_slight_pair(zipped: list) -> None:
     key, members = zipped[0]
-    picks = {(s.codec, s.qp) for s in (sample_condition(key, members, SPEC, UNIFORM, seed, 0, "s") for seed in range(40))}
+    picks = {
+        (s.codec, s.qp) for s in (sample_condition(key, members, SPEC, UNIFORM, seed, 0, "s") for seed in range(40))
+    }
     assert len({codec for codec, _ in picks}) == 3 and len(picks) > 6
     for seed in range(10):
         selection = sample_condition(key, members, SPEC, UNIFORM, seed, 0, "s")
@@ -78,7 +81,11 @@ def test_decode_pictures_decodes_only_the_two_bitstreams(zipped: list, monkeypat
     key, members = zipped[0]
     selection = sample_condition(key, members, SPEC, UNIFORM, 0, 0, "s")
     calls = []
-    monkeypatch.setattr(stages, "decode", lambda bitstream, codec, **kw: calls.append(kw["expected_sha256"]) or decode(bitstream, codec, **kw))
+    monkeypatch.setattr(
+        stages,
+        "decode",
+        lambda bitstream, codec, **kw: calls.append(kw["expected_sha256"]) or decode(bitstream, codec, **kw),
+    )
     pictures = decode_pictures(selection)
     assert calls == [selection.sha256, selection.sha256_slight]
     assert pictures["clean"].shape == pictures["codec_out"].shape == (TINY_SIZE, TINY_SIZE, 3)
@@ -105,8 +112,13 @@ def test_random_crop_is_aligned_between_clean_codec_outputs_and_lq() -> None:
         cropped = random_crop(pictures, 32, rng_for(seed), "k")
         assert cropped["clean"].shape == (32, 32, 3) and cropped["lq"].shape == (8, 8, 3)
         assert np.array_equal(np.repeat(np.repeat(cropped["lq"], 4, axis=0), 4, axis=1), cropped["clean"])
-        assert np.array_equal(cropped["codec_out"], cropped["clean"] + 1) and np.array_equal(cropped["codec_out_slight"], cropped["clean"] + 2)
-    tops = {int(np.argwhere((clean == random_crop(pictures, 32, rng_for(s), "k")["clean"][0, 0]).all(-1))[0][0]) for s in range(30)}
+        assert np.array_equal(cropped["codec_out"], cropped["clean"] + 1) and np.array_equal(
+            cropped["codec_out_slight"], cropped["clean"] + 2
+        )
+    tops = {
+        int(np.argwhere((clean == random_crop(pictures, 32, rng_for(s), "k")["clean"][0, 0]).all(-1))[0][0])
+        for s in range(30)
+    }
     assert len(tops) > 1
     assert random_crop(pictures, None, rng_for(0), "k")["clean"] is clean
     with pytest.raises(ShardError, match="cannot take a 30"):
@@ -125,7 +137,9 @@ def test_to_tensors_gives_the_item_of_issue_4(zipped: list) -> None:
     assert item["lq"].shape == (3, 16, 16)
     assert torch.equal(item["clean"], torch.from_numpy(pictures["clean"]).permute(2, 0, 1).float() / 255)
     assert item["codec_onehot"].tolist() == codec_onehot(selection.codec) and sum(item["codec_onehot"].tolist()) == 1
-    assert float(item["bpp"]) == pytest.approx(selection.bpp) and float(item["bpp_slight"]) == pytest.approx(selection.bpp_slight)
+    assert float(item["bpp"]) == pytest.approx(selection.bpp) and float(item["bpp_slight"]) == pytest.approx(
+        selection.bpp_slight
+    )
     assert item["prompt"] == condition_prompt(selection.codec, selection.bpp) and item["key"] == key
     assert to_tensors(pictures, selection, upsample_lq=True)["lq"].shape == (3, 64, 64)
     as_bytes = to_tensors(pictures, selection, picture_dtype=torch.uint8)

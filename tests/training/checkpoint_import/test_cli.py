@@ -1,5 +1,6 @@
 """vrpsr import-checkpoint end to end on tiny SD-Turbo-shaped weights saved as a model folder: the imported
 folders load through the evaluation plug-ins and start a simulator training (--init-from)."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.training.checkpoint_import.test_s3diff import _parts
 from tests.training.published_s3diff import PublishedS3Diff
 from tests.training.sr_batches import sr_batches
-from tests.training.checkpoint_import.test_s3diff import _parts
 from training.inference import load_post_checkpoint, load_simulator_checkpoint, load_sr_checkpoint
 from training.loop import TrainConfig
 from training.models.build import GeneratorSpec, SimulatorArchitecture
@@ -33,12 +34,18 @@ def published_files(tiny_parts: dict, tmp_path: Path) -> dict:
     torch.save(DEResNet().state_dict(), tmp_path / "de_net.pth")
     for meta, name in ((True, "vrpsr.pkl"), (False, "s3diff.pkl")):
         PublishedS3Diff(**_parts(tiny_parts), meta=meta).save_model(tmp_path / name)
-    return {"sd": str(tmp_path / "sd-turbo"), "de_net": str(tmp_path / "de_net.pth"),
-            "vrpsr": str(tmp_path / "vrpsr.pkl"), "s3diff": str(tmp_path / "s3diff.pkl")}
+    return {
+        "sd": str(tmp_path / "sd-turbo"),
+        "de_net": str(tmp_path / "de_net.pth"),
+        "vrpsr": str(tmp_path / "vrpsr.pkl"),
+        "s3diff": str(tmp_path / "s3diff.pkl"),
+    }
 
 
 def _import(kind: str, file: str, out: Path, files: dict) -> Path:
-    assert main(["import-checkpoint", kind, file, str(out), "--pretrained", files["sd"], "--de-net", files["de_net"]]) == 0
+    assert (
+        main(["import-checkpoint", kind, file, str(out), "--pretrained", files["sd"], "--de-net", files["de_net"]]) == 0
+    )
     return out
 
 
@@ -46,8 +53,9 @@ def test_imported_checkpoints_load_in_eval_and_train(published_files: dict, tmp_
     picture = np.random.default_rng(0).integers(0, 256, (30, 28, 3), dtype=np.uint8)  # padded to 32 inside
     sr = load_sr_checkpoint(str(_import("vrpsr_s3diff", published_files["vrpsr"], tmp_path / "sr", published_files)))
     assert sr(picture, "x265", 0.4).shape == (30, 28, 3) and sr.generator.settings.condition_units == "official-kB"
-    simulator = load_simulator_checkpoint(str(_import("simulator", published_files["vrpsr"], tmp_path / "sim",
-                                                      published_files)))
+    simulator = load_simulator_checkpoint(
+        str(_import("simulator", published_files["vrpsr"], tmp_path / "sim", published_files))
+    )
     assert simulator(picture, "vvenc", 0.4).shape == (30, 28, 3)
     post = load_post_checkpoint(str(_import("post_sr", published_files["vrpsr"], tmp_path / "post", published_files)))
     assert post(picture, "x264", 0.4).dtype == np.uint8
@@ -56,7 +64,9 @@ def test_imported_checkpoints_load_in_eval_and_train(published_files: dict, tmp_
 
     config = SimulatorTrainConfig(  # the paper's stage 1: the simulator starts from the published S3Diff
         TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, target="mse", progress_bar=False),
-        SimulatorArchitecture(backbone="s3diff", pretrained=published_files["sd"]), init_from=str(s3diff))
+        SimulatorArchitecture(backbone="s3diff", pretrained=published_files["sd"]),
+        init_from=str(s3diff),
+    )
     result = train_simulator(config, codec_batches[:1])
     trained = load_file(str(result.checkpoint / "model.safetensors"))
     started = load_file(str(s3diff / "model.safetensors"))
@@ -65,18 +75,29 @@ def test_imported_checkpoints_load_in_eval_and_train(published_files: dict, tmp_
     assert json.loads((result.checkpoint / "config.json").read_text())["init_from"] == str(s3diff)
 
 
-def test_sr_fine_tuned_from_an_imported_model_loads_in_eval_with_its_ema(published_files: dict, tmp_path: Path,
-                                                                         photo_dir: Path) -> None:
+def test_sr_fine_tuned_from_an_imported_model_loads_in_eval_with_its_ema(
+    published_files: dict, tmp_path: Path, photo_dir: Path
+) -> None:
     imported = _import("vrpsr_s3diff", published_files["vrpsr"], tmp_path / "sr", published_files)
     record = json.loads((imported / "config.json").read_text())["generator"]
-    spec = GeneratorSpec(backbone="s3diff", scale=1, pretrained=published_files["sd"], init_weights=str(imported),
-                         s3diff=record["s3diff"])
-    config = SRTrainConfig(TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, target="mse", ema_decay=0.5,
-                                       progress_bar=False), spec, supervision="clean")
+    spec = GeneratorSpec(
+        backbone="s3diff",
+        scale=1,
+        pretrained=published_files["sd"],
+        init_weights=str(imported),
+        s3diff=record["s3diff"],
+    )
+    config = SRTrainConfig(
+        TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, target="mse", ema_decay=0.5, progress_bar=False),
+        spec,
+        supervision="clean",
+    )
     result = train_sr(config, sr_batches(photo_dir, crops=2, batch_size=2, upsample_lq=True))
     saved = load_file(str(result.checkpoint / "model.safetensors"))
-    assert torch.equal(saved["generator.degradation_estimator.conv_first.0.weight"],  # frozen parts travel along
-                       load_file(str(imported / "model.safetensors"))["generator.degradation_estimator.conv_first.0.weight"])
+    assert torch.equal(
+        saved["generator.degradation_estimator.conv_first.0.weight"],  # frozen parts travel along
+        load_file(str(imported / "model.safetensors"))["generator.degradation_estimator.conv_first.0.weight"],
+    )
     picture = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     for use_ema in (False, True):
         resolver = load_sr_checkpoint(str(result.checkpoint), use_ema=use_ema)
@@ -86,7 +107,10 @@ def test_sr_fine_tuned_from_an_imported_model_loads_in_eval_with_its_ema(publish
 
 def test_cli_refuses_pickled_code_and_names_the_file(tmp_path: Path, capsys) -> None:
     torch.save(torch.nn.Linear(2, 2), tmp_path / "VRPSR_realesrgan.pkl")  # a whole pickled module, as published
-    assert main(["import-checkpoint", "vrpsr_realesrgan", str(tmp_path / "VRPSR_realesrgan.pkl"), str(tmp_path / "o")]) == 2
+    assert (
+        main(["import-checkpoint", "vrpsr_realesrgan", str(tmp_path / "VRPSR_realesrgan.pkl"), str(tmp_path / "o")])
+        == 2
+    )
     error = capsys.readouterr().err
     assert "VRPSR_realesrgan.pkl needs code unpickled" in error and "state_dict()" in error
     assert not (tmp_path / "o").exists()

@@ -1,4 +1,5 @@
 """vrpsr_realesrgan (its state dict) and de_net.pth: every tensor lands, the forward equals the public one."""
+
 from __future__ import annotations
 
 import json
@@ -38,6 +39,7 @@ def _published_state(num_block: int) -> dict:
 
 def _public_forward(state: dict, x: torch.Tensor, temb: torch.Tensor, num_block: int) -> torch.Tensor:
     """RRDBNetEmbeddingProj.forward (scale 1) written out over its state dict."""
+
     def conv(name, h):
         return F.conv2d(h, state[f"{name}.weight"], state[f"{name}.bias"], padding=1)
 
@@ -84,8 +86,13 @@ def test_realesrgan_state_dict_imports_and_matches_the_public_forward(tmp_path: 
     resolver = load_sr_checkpoint(str(out))  # the evaluation plug-in rebuilds it from the record
     picture = (image[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
     with torch.no_grad():
-        direct = (model(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 255, condition[:1]).clamp(0, 1)
-                  * 255).round()[0].permute(1, 2, 0).to(torch.uint8).numpy()
+        direct = (
+            (model(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 255, condition[:1]).clamp(0, 1) * 255)
+            .round()[0]
+            .permute(1, 2, 0)
+            .to(torch.uint8)
+            .numpy()
+        )
     assert (resolver(picture, "x264", 0.5) == direct).all()
 
 

@@ -1,6 +1,7 @@
 """Importing S3Diff-layout files (s3diff.pkl, simulator.pkl, vrpsr_s3diff.pkl, post_sr.pkl) written by a
 re-implementation of the public code on tiny random SD-Turbo-shaped parts: every tensor lands, the forward
 equals the public forward, the safetensors round trip is exact."""
+
 from __future__ import annotations
 
 import copy
@@ -26,10 +27,13 @@ BPP = (2.5, 0.625)  # on 32 x 32: 0.32 and 0.08 kB, exact in float32 and in "{:.
 
 
 def _parts(tiny_parts: dict) -> dict:
-    return {"vae": AutoencoderKL.from_config(tiny_parts["vae_config"]),
-            "unet": UNet2DConditionModel.from_config(tiny_parts["unet_config"]),
-            "text_encoder": CLIPTextModel(tiny_parts["text_config"]), "tokenizer": tiny_parts["tokenizer"],
-            "scheduler": DDPMScheduler.from_config(tiny_parts["scheduler_config"])}
+    return {
+        "vae": AutoencoderKL.from_config(tiny_parts["vae_config"]),
+        "unet": UNet2DConditionModel.from_config(tiny_parts["unet_config"]),
+        "text_encoder": CLIPTextModel(tiny_parts["text_config"]),
+        "tokenizer": tiny_parts["tokenizer"],
+        "scheduler": DDPMScheduler.from_config(tiny_parts["scheduler_config"]),
+    }
 
 
 def _published(tiny_parts: dict, tmp_path: Path, meta: bool) -> tuple[PublishedS3Diff, dict, dict, Path, Path]:
@@ -47,8 +51,15 @@ def _condition() -> torch.Tensor:
     return torch.stack([condition_vector("x264", BPP[0]), condition_vector("vvenc", BPP[1])])
 
 
-def _public_forward(reference: PublishedS3Diff, de_state: dict, image: torch.Tensor, meta: bool,
-                    de_input: torch.Tensor, prompts: list[str], **guidance) -> torch.Tensor:
+def _public_forward(
+    reference: PublishedS3Diff,
+    de_state: dict,
+    image: torch.Tensor,
+    meta: bool,
+    de_input: torch.Tensor,
+    prompts: list[str],
+    **guidance,
+) -> torch.Tensor:
     kilobytes = torch.tensor(BPP) * 32 * 32 / 8000
     meta_vec = torch.cat([_condition()[:, :3], kilobytes[:, None]], dim=1) if meta else None
     torch.manual_seed(5)
@@ -103,8 +114,16 @@ def test_s3diff_pkl_as_sr_model_matches_the_public_forward(tiny_parts: dict, tmp
     small = torch.nn.functional.interpolate(upsampled, scale_factor=0.25, mode="area")  # the LQ DEResNet scores
     settings = s3diff_baseline()
     assert settings.guidance_scale == 1.07 and settings.negative_prompt.startswith("oil painting")
-    expected = _public_forward(reference, de_state, upsampled * 2 - 1, False, small, [settings.prompt_template] * 2,
-                               neg_prompt=[settings.negative_prompt] * 2, guidance_scale=1.07)  # S3Diff's inference
+    expected = _public_forward(
+        reference,
+        de_state,
+        upsampled * 2 - 1,
+        False,
+        small,
+        [settings.prompt_template] * 2,
+        neg_prompt=[settings.negative_prompt] * 2,
+        guidance_scale=1.07,
+    )  # S3Diff's inference
     torch.manual_seed(5)
     with torch.no_grad():
         actual = ours.eval()(upsampled, _condition()) * 2 - 1
@@ -122,20 +141,27 @@ def test_s3diff_pkl_as_sr_model_matches_the_public_forward(tiny_parts: dict, tmp
 @pytest.mark.parametrize("importer, role", [(import_vrpsr_s3diff, "generator"), (import_post_sr, "post")])
 def test_vrpsr_sr_and_post_files_import_in_their_role(tiny_parts: dict, tmp_path: Path, importer, role) -> None:
     reference, base, de_state, pkl, de_pth = _published(tiny_parts, tmp_path, meta=True)
-    model = (S3DiffSR(**base, settings=official_vrpsr(4)) if role == "generator"
-             else CodecSimulator(**base, settings=official_vrpsr(1)))
+    model = (
+        S3DiffSR(**base, settings=official_vrpsr(4))
+        if role == "generator"
+        else CodecSimulator(**base, settings=official_vrpsr(1))
+    )
     out = importer(pkl, tmp_path / role, de_net=de_pth, model=model)
     saved = load_file(str(out / "model.safetensors"))
     assert set(saved) == {f"{role}.{name}" for name in model.trainable_state_dict()}
     assert role in json.loads((out / "config.json").read_text())
     picture = torch.rand(2, 3, 32, 32)  # SR: the upsampled LQ in [0, 1]; post: the decoded picture in [-1, 1]
     signed = picture * 2 - 1
-    de_input = torch.nn.functional.interpolate(picture, scale_factor=0.25, mode="area") if role == "generator" else picture
+    de_input = (
+        torch.nn.functional.interpolate(picture, scale_factor=0.25, mode="area") if role == "generator" else picture
+    )
     prompts = ["A libx264 0.3200 bpp compressed image.", "A libx266 0.0800 bpp compressed image."]
     expected = _public_forward(reference, de_state, signed, True, de_input, prompts)
     torch.manual_seed(5)
     with torch.no_grad():
-        actual = model.eval()(picture, _condition()) * 2 - 1 if role == "generator" else model.eval()(signed, _condition())
+        actual = (
+            model.eval()(picture, _condition()) * 2 - 1 if role == "generator" else model.eval()(signed, _condition())
+        )
     assert (actual - expected).abs().max() <= 1e-5
 
 
@@ -148,12 +174,18 @@ def test_wrong_files_are_refused_with_the_file_named(tiny_parts: dict, tmp_path:
     published["state_dict_unet"].pop(next(iter(published["state_dict_unet"])))
     torch.save(published, tmp_path / "cut.pkl")
     with pytest.raises(PublishedFileError, match=r"cut\.pkl.*1 missing"):
-        import_s3diff(tmp_path / "cut.pkl", tmp_path / "b", de_net=de_pth,
-                      model=S3DiffSR(**copy.deepcopy(base), settings=s3diff_baseline()))
+        import_s3diff(
+            tmp_path / "cut.pkl",
+            tmp_path / "b",
+            de_net=de_pth,
+            model=S3DiffSR(**copy.deepcopy(base), settings=s3diff_baseline()),
+        )
     published["rank_unet"] = 8
     torch.save(published, tmp_path / "rank.pkl")
     with pytest.raises(PublishedFileError, match="LoRA ranks"):
-        import_s3diff(tmp_path / "rank.pkl", tmp_path / "c", de_net=de_pth, model=S3DiffSR(**base, settings=s3diff_baseline()))
+        import_s3diff(
+            tmp_path / "rank.pkl", tmp_path / "c", de_net=de_pth, model=S3DiffSR(**base, settings=s3diff_baseline())
+        )
     with pytest.raises(ValueError, match="--de-net"):
         import_s3diff(pkl, tmp_path / "d", model=model)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

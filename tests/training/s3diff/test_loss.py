@@ -1,4 +1,5 @@
 """S3Diff's loss preset: LPIPS(vgg) and the vision-aided DINO discriminator with its multi-level hinge loss."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,8 @@ def test_discriminator_shapes_hinge_loss_and_frozen_backbone() -> None:
     assert discriminator.discriminator_loss(real, fake).item() == 0  # both beyond the hinge margin
     assert discriminator.generator_loss([torch.full((2, 3), 0.5), torch.ones(2, 1)]).item() == -1.5
     assert set(discriminator.trainable_state_dict()) and not any(
-        name.startswith("backbone.") for name in discriminator.trainable_state_dict())
+        name.startswith("backbone.") for name in discriminator.trainable_state_dict()
+    )
 
 
 def test_diff_augment_keeps_shape_and_gradients() -> None:
@@ -64,13 +66,20 @@ def test_missing_weights_are_named_never_downloaded(tmp_path: Path, monkeypatch:
     assert torch.equal(discriminator.backbone.pos_embed, weights["pos_embed"])
 
 
-def test_the_loop_trains_with_s3diff_loss_and_saves_only_the_heads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  codec_batches: list[dict]) -> None:
+def test_the_loop_trains_with_s3diff_loss_and_saves_only_the_heads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec_batches: list[dict]
+) -> None:
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     torch.save(DinoViT().state_dict(), tmp_path / "hub" / "checkpoints" / "dino_vitbase16_pretrain.pth")
-    config = TrainConfig(output_dir=str(tmp_path / "run"), max_steps=1, lpips_net="vgg", lpips_pretrained_backbone=False,
-                         discriminator="vision-aided-dino", progress_bar=False)
+    config = TrainConfig(
+        output_dir=str(tmp_path / "run"),
+        max_steps=1,
+        lpips_net="vgg",
+        lpips_pretrained_backbone=False,
+        discriminator="vision-aided-dino",
+        progress_bar=False,
+    )
     model = SmallSimulator(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
     result = train_simulator(SimulatorTrainConfig(config), codec_batches[:1], model=model)
     assert {"gan", "discriminator", "lpips"} <= set(result.last_losses)

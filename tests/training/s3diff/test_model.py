@@ -1,4 +1,5 @@
 """The S3Diff backbone's parts and options on tiny random SD-Turbo-shaped models."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,10 +28,19 @@ def test_lora_targets_and_blocks_follow_the_published_lists() -> None:
     assert is_vae_target("encoder.down_blocks.0.downsamplers.0.conv") and is_vae_target("encoder.conv_in")
     assert not is_vae_target("decoder.up_blocks.0.resnets.0.conv1") and not is_vae_target("quant_conv")
     assert not is_vae_target("encoder.conv_norm_out")
-    assert [unet_block_index(n) for n in ("down_blocks.3.resnets.0.conv1", "mid_block.attentions.0.proj_in",
-                                          "up_blocks.2.resnets.1.conv2", "conv_out")] == [3, 4, 7, 9]
-    assert [vae_block_index(n) for n in ("encoder.down_blocks.2.resnets.0.conv1", "encoder.mid_block.resnets.0.conv1",
-                                         "encoder.conv_out")] == [2, 4, 5]
+    assert [
+        unet_block_index(n)
+        for n in (
+            "down_blocks.3.resnets.0.conv1",
+            "mid_block.attentions.0.proj_in",
+            "up_blocks.2.resnets.1.conv2",
+            "conv_out",
+        )
+    ] == [3, 4, 7, 9]
+    assert [
+        vae_block_index(n)
+        for n in ("encoder.down_blocks.2.resnets.0.conv1", "encoder.mid_block.resnets.0.conv1", "encoder.conv_out")
+    ] == [2, 4, 5]
 
 
 def test_degradation_lora_is_plain_lora_with_the_identity_and_mixes_ranks_otherwise() -> None:
@@ -54,8 +64,16 @@ def test_degradation_lora_is_plain_lora_with_the_identity_and_mixes_ranks_otherw
     torch.testing.assert_close(linear(tokens), linear.base_layer(tokens))  # B starts at zero
 
 
-@pytest.mark.parametrize("options", [{}, {"modulation": "film", "embedding": "ours"}, {"degradation_guided": False},
-                                     {"modulation": "none"}, {"latent": "sample", "condition_units": "official-kB"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"modulation": "film", "embedding": "ours"},
+        {"degradation_guided": False},
+        {"modulation": "none"},
+        {"latent": "sample", "condition_units": "official-kB"},
+    ],
+)
 def test_every_option_builds_trains_and_is_conditioned(tiny_parts: dict, options: dict) -> None:
     model = CodecSimulator.from_configs(**tiny_parts, settings=S3DiffSettings(**options))
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}

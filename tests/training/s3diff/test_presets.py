@@ -1,4 +1,5 @@
 """Paper presets load through `vrpsr train --config`; condition units and prompt templates are recorded options."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,9 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_paper_presets_are_train_configs_with_a_global_batch_of_64(tmp_path: Path, name: str, steps: int) -> None:
     preset = PAPER_PRESETS / f"{name}.json"
     trainer = "simulator" if name.startswith("simulator") else "sr"
-    config = train_config(_args(trainer, "--data", "x", "--output-dir", str(tmp_path), "--config", str(preset),
-                                "--batch-size", "8"))
+    config = train_config(
+        _args(trainer, "--data", "x", "--output-dir", str(tmp_path), "--config", str(preset), "--batch-size", "8")
+    )
     assert config.max_steps == steps and config.learning_rate == 2e-5 and config.warmup_steps > 0
     assert config.gradient_accumulation_steps * 8 == 64  # one process here
     assert (config.lpips_net, config.discriminator) == ("vgg", "vision-aided-dino")  # S3Diff's loss
@@ -53,11 +55,14 @@ def test_units_convert_the_true_rate_to_the_official_kilobytes() -> None:
 def test_prompt_template_and_codec_names_are_recorded_options() -> None:
     onehot = torch.eye(3)
     assert templated_prompts(OFFICIAL_PROMPT, OFFICIAL_CODEC_NAMES, onehot, torch.tensor([0.3, 9.8304, 1.0])) == [
-        "A libx264 0.3000 bpp compressed image.", "A libx265 9.8304 bpp compressed image.",
-        "A libx266 1.0000 bpp compressed image."]
+        "A libx264 0.3000 bpp compressed image.",
+        "A libx265 9.8304 bpp compressed image.",
+        "A libx266 1.0000 bpp compressed image.",
+    ]
     braces = "A {{{codec}}} {{{value:.2f}}} bpp compressed image."
     assert templated_prompts(braces, ("libx264", "libx265", "libvvenc"), onehot[2:], torch.tensor([0.256])) == [
-        "A {libvvenc} {0.26} bpp compressed image."]
+        "A {libvvenc} {0.26} bpp compressed image."
+    ]
     record = json.loads(json.dumps(S3DiffSettings(condition_units="official-kB").__dict__))  # as config.json keeps it
     assert S3DiffSettings.from_record(record) == S3DiffSettings(condition_units="official-kB")
     with pytest.raises(ValueError, match="unknown S3Diff settings"):
@@ -72,18 +77,47 @@ def test_prompt_template_and_codec_names_are_recorded_options() -> None:
 
 def test_s3diff_settings_flag_reaches_the_recorded_architecture(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text(json.dumps({"condition_units": "official-kB", "latent": "sample"}))
-    args = _args("sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
-                 "--s3diff-settings", str(tmp_path / "s.json"), "--init-from", "CK/s3diff", "--no-simulator")
+    args = _args(
+        "sr",
+        "--data",
+        "x",
+        "--output-dir",
+        str(tmp_path),
+        "--steps",
+        "1",
+        "--backbone",
+        "s3diff",
+        "--s3diff-settings",
+        str(tmp_path / "s.json"),
+        "--init-from",
+        "CK/s3diff",
+        "--no-simulator",
+    )
     _, generator, _ = _stage_two_parts(args)
     assert generator.s3diff["condition_units"] == "official-kB" and generator.init_weights == "CK/s3diff"
     folder = tmp_path / "ck"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"architecture": {"s3diff": {"modulation": "film"}}}))
-    args = _args("simulator", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
-                 "--s3diff-settings", str(folder), "--init-from", str(folder))
+    args = _args(
+        "simulator",
+        "--data",
+        "x",
+        "--output-dir",
+        str(tmp_path),
+        "--steps",
+        "1",
+        "--backbone",
+        "s3diff",
+        "--s3diff-settings",
+        str(folder),
+        "--init-from",
+        str(folder),
+    )
     config = with_s3diff_options(SimulatorTrainConfig(train_config(args)), args)
     assert config.architecture.s3diff["modulation"] == "film" and config.init_from == str(folder)
     (tmp_path / "bad.json").write_text(json.dumps({"ranks": 3}))
     with pytest.raises(ValueError, match="unknown S3Diff settings"):
-        with_s3diff_options(config, _args("simulator", "--data", "x", "--output-dir", "o", "--s3diff-settings",
-                                          str(tmp_path / "bad.json")))
+        with_s3diff_options(
+            config,
+            _args("simulator", "--data", "x", "--output-dir", "o", "--s3diff-settings", str(tmp_path / "bad.json")),
+        )

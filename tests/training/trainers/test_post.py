@@ -1,4 +1,5 @@
 """Post-processing h_phi(X_hat, c): the three modes, and h on the real codec's output at test time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,8 @@ from codec_bindings import encode
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.inference import PostFunction, load_post_checkpoint
 from training.loop import TrainConfig
-from training.models.post import PostProcessor
 from training.models.build import GeneratorSpec, PostSpec
+from training.models.post import PostProcessor
 from training.trainers.post import PostTrainConfig, build_post_system, train_post
 from training.trainers.sr import SRTrainConfig, train_sr
 
@@ -23,8 +24,16 @@ TINY_GENERATOR = GeneratorSpec(num_feat=8, num_block=2, num_grow_ch=4)
 
 
 def _config(output_dir: Path, **overrides) -> TrainConfig:
-    return TrainConfig(**{"output_dir": str(output_dir), "max_steps": 2, "learning_rate": 1e-3, "target": "mse",
-                          "progress_bar": False, **overrides})
+    return TrainConfig(
+        **{
+            "output_dir": str(output_dir),
+            "max_steps": 2,
+            "learning_rate": 1e-3,
+            "target": "mse",
+            "progress_bar": False,
+            **overrides,
+        }
+    )
 
 
 def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -51,8 +60,9 @@ def test_modes_train_the_right_networks(mode: str, photo_dir: Path, tmp_path: Pa
     loaded = load_post_checkpoint(str(result.checkpoint))
     picture = (batches[0]["codec_out"][0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     with torch.no_grad():
-        want = post.eval()(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 127.5 - 1,
-                           torch.tensor([[1.0, 0.0, 0.0, 0.4]]))
+        want = post.eval()(
+            torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 127.5 - 1, torch.tensor([[1.0, 0.0, 0.0, 0.4]])
+        )
     want = ((want.clamp(-1, 1) + 1) * 127.5).round()[0].permute(1, 2, 0).to(torch.uint8).numpy()
     assert np.array_equal(loaded(picture, "x264", 0.4), want)
 
@@ -63,8 +73,12 @@ def test_post_prediction_is_h_of_the_simulated_codec_output(photo_dir: Path) -> 
     post = PostProcessor(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4)
     system = build_post_system(PostTrainConfig(_config(Path(".")), mode="post"), generator, simulator, post)
     prediction, target = system(batch)
-    sr_only = build_post_system(PostTrainConfig(_config(Path(".")), mode="post"), generator, simulator,
-                                PostProcessor(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4))
+    sr_only = build_post_system(
+        PostTrainConfig(_config(Path(".")), mode="post"),
+        generator,
+        simulator,
+        PostProcessor(channels=(8, 16), blocks_per_level=1, dims_per_scalar=8, groups=4),
+    )
     assert torch.equal(prediction, sr_only(batch)[0])  # h starts as the identity
     (prediction - target).square().mean().backward()
     assert all(p.grad is not None for p in post.parameters())
@@ -73,23 +87,32 @@ def test_post_prediction_is_h_of_the_simulated_codec_output(photo_dir: Path) -> 
 
 def test_sr_then_post_starts_from_a_recompression_aware_sr(photo_dir: Path, tmp_path: Path) -> None:
     batches = sr_batches(photo_dir, crops=2, batch_size=2)
-    sr_run = train_sr(SRTrainConfig(_config(tmp_path / "sr", max_steps=1), TINY_GENERATOR), batches,
-                      simulator=tiny_simulator())
-    plain_run = train_sr(SRTrainConfig(_config(tmp_path / "plain", max_steps=1), TINY_GENERATOR, None, "clean"),
-                         batches)
+    sr_run = train_sr(
+        SRTrainConfig(_config(tmp_path / "sr", max_steps=1), TINY_GENERATOR), batches, simulator=tiny_simulator()
+    )
+    plain_run = train_sr(
+        SRTrainConfig(_config(tmp_path / "plain", max_steps=1), TINY_GENERATOR, None, "clean"), batches
+    )
     with pytest.raises(ValueError, match="init_weights"):
         build_post_system(PostTrainConfig(_config(tmp_path), mode="sr-then-post"), simulator=tiny_simulator())
     with pytest.raises(ValueError, match="without a simulator"):
-        build_post_system(PostTrainConfig(_config(tmp_path), mode="sr-then-post",
-                                          generator=GeneratorSpec(**{**TINY_GENERATOR.__dict__,
-                                                                     "init_weights": str(plain_run.checkpoint)})),
-                          simulator=tiny_simulator())
+        build_post_system(
+            PostTrainConfig(
+                _config(tmp_path),
+                mode="sr-then-post",
+                generator=GeneratorSpec(**{**TINY_GENERATOR.__dict__, "init_weights": str(plain_run.checkpoint)}),
+            ),
+            simulator=tiny_simulator(),
+        )
     spec = GeneratorSpec(**{**TINY_GENERATOR.__dict__, "init_weights": str(sr_run.checkpoint)})
-    system = build_post_system(PostTrainConfig(_config(tmp_path), mode="sr-then-post", generator=spec, post=TINY_POST),
-                               simulator=tiny_simulator())
+    system = build_post_system(
+        PostTrainConfig(_config(tmp_path), mode="sr-then-post", generator=spec, post=TINY_POST),
+        simulator=tiny_simulator(),
+    )
     trained = load_file(str(sr_run.checkpoint / "model.safetensors"))
-    assert all(torch.equal(system.generator.state_dict()[name[len("generator."):]], value)
-               for name, value in trained.items())
+    assert all(
+        torch.equal(system.generator.state_dict()[name[len("generator.") :]], value) for name, value in trained.items()
+    )
     with pytest.raises(ValueError, match="mode"):
         PostTrainConfig(_config(tmp_path), mode="pre")
 

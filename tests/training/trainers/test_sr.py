@@ -1,4 +1,5 @@
 """Stage 2 on photo crops: g_phi learns through the frozen simulator; switches, checkpoints, backbones."""
+
 from __future__ import annotations
 
 import json
@@ -12,21 +13,31 @@ from safetensors.torch import load_file, save_file
 
 from tests.training.sr_batches import sr_batches, tiny_generator, tiny_simulator
 from training.condition import condition_batch
+from training.inference import load_sr_checkpoint
 from training.loop import TrainConfig
 from training.losses import RestorationLoss, load_lpips
+from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
 from training.models.discriminator import UNetDiscriminatorSN
 from training.models.simulator import CodecSimulator
 from training.models.small_simulator import SmallSimulator
-from training.inference import load_sr_checkpoint
 from training.models.sr_s3diff import S3DiffSR
-from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
 from training.trainers.sr import RecompressionAwareSR, SRTrainConfig, train_sr
 
 
 def _config(output_dir: Path, **overrides) -> TrainConfig:
-    return TrainConfig(**{"output_dir": str(output_dir), "max_steps": 2, "learning_rate": 1e-3, "target": "mse",
-                          "lpips_pretrained_backbone": False, "discriminator": "unet", "discriminator_channels": 8,
-                          "progress_bar": False, **overrides})
+    return TrainConfig(
+        **{
+            "output_dir": str(output_dir),
+            "max_steps": 2,
+            "learning_rate": 1e-3,
+            "target": "mse",
+            "lpips_pretrained_backbone": False,
+            "discriminator": "unet",
+            "discriminator_channels": 8,
+            "progress_bar": False,
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture()
@@ -74,8 +85,10 @@ def test_supervision_targets(batches: tuple[dict, ...]) -> None:
     with torch.no_grad():
         slight = simulator(batch["clean"] * 2 - 1, condition_batch(batch["codec_onehot"], batch["bpp_slight"]))
         at_q = simulator(batch["clean"] * 2 - 1, condition_batch(batch["codec_onehot"], batch["bpp"]))
-    targets = {name: RecompressionAwareSR(tiny_generator(), simulator, supervision=name)(batch)[1]
-               for name in ("simulator", "real-codec", "clean")}
+    targets = {
+        name: RecompressionAwareSR(tiny_generator(), simulator, supervision=name)(batch)[1]
+        for name in ("simulator", "real-codec", "clean")
+    }
     assert torch.equal(targets["simulator"], slight) and not torch.equal(slight, at_q)  # X_s = f(X, c')
     assert torch.equal(targets["real-codec"], batch["codec_out_slight"] * 2 - 1)
     assert torch.equal(targets["clean"], batch["clean"] * 2 - 1)
@@ -89,8 +102,11 @@ def test_without_a_simulator_it_is_plain_fine_tuning(batches: tuple[dict, ...]) 
     with torch.no_grad():
         sr = generator(batches[0]["lq"], condition_batch(batches[0]["codec_onehot"], batches[0]["bpp"]))
     assert torch.allclose(prediction, sr * 2 - 1) and torch.equal(target, batches[0]["clean"] * 2 - 1)
-    for switches in ({}, {"supervision": "clean", "straight_through": True},
-                     {"supervision": "clean", "joint_simulator": True}):
+    for switches in (
+        {},
+        {"supervision": "clean", "straight_through": True},
+        {"supervision": "clean", "joint_simulator": True},
+    ):
         with pytest.raises(ValueError, match="need a simulator"):
             RecompressionAwareSR(generator, None, **switches)
 
@@ -102,15 +118,17 @@ def test_joint_simulator_updates_both_and_keeps_the_stage_one_pair(batches: tupl
     assert prediction.shape[0] == target.shape[0] == 4
     assert torch.equal(target[2:], batches[0]["codec_out"] * 2 - 1)
     simulator_before = _state(simulator)
-    result = train_sr(SRTrainConfig(_config(tmp_path), joint_simulator=True), batches[:2], generator=generator,
-                      simulator=simulator)
+    result = train_sr(
+        SRTrainConfig(_config(tmp_path), joint_simulator=True), batches[:2], generator=generator, simulator=simulator
+    )
     assert any(not torch.equal(simulator.state_dict()[k], v) for k, v in simulator_before.items())
     assert any(name.startswith("simulator.") for name in load_file(str(result.checkpoint / "model.safetensors")))
 
 
 def test_loss_falls(batches: tuple[dict, ...], tmp_path: Path) -> None:
-    config = SRTrainConfig(_config(tmp_path, max_steps=24, learning_rate=2e-3, warmup_steps=2, checkpoint_every=24,
-                                   max_grad_norm=None))
+    config = SRTrainConfig(
+        _config(tmp_path, max_steps=24, learning_rate=2e-3, warmup_steps=2, checkpoint_every=24, max_grad_norm=None)
+    )
     train_sr(config, batches, generator=tiny_generator(), simulator=tiny_simulator())
     losses = np.loadtxt(tmp_path / "losses.csv", delimiter=",", skiprows=1, usecols=2)
     assert losses[-4:].mean() < 0.7 * losses[:4].mean()
@@ -133,8 +151,12 @@ def test_s3diff_backbone_is_the_simulator_class_reused(tiny_parts: dict, photo_d
     assert isinstance(generator, CodecSimulator) and generator.codec_aware
     batches = sr_batches(photo_dir, crops=2, batch_size=2, upsample_lq=True)
     lora_before = {n: p.detach().clone() for n, p in generator.named_parameters() if p.requires_grad}
-    train_sr(SRTrainConfig(_config(tmp_path, max_steps=1), GeneratorSpec("s3diff", scale=1)), batches,
-             generator=generator, simulator=tiny_simulator())
+    train_sr(
+        SRTrainConfig(_config(tmp_path, max_steps=1), GeneratorSpec("s3diff", scale=1)),
+        batches,
+        generator=generator,
+        simulator=tiny_simulator(),
+    )
     changed = [n for n, p in generator.named_parameters() if p.requires_grad and not torch.equal(p, lora_before[n])]
     assert any("lora_" in n for n in changed)
     sr = generator(batches[0]["lq"], condition_batch(batches[0]["codec_onehot"], batches[0]["bpp"]))
@@ -153,8 +175,9 @@ def test_simulator_and_generator_weights_round_trip(batches: tuple[dict, ...], t
     torch.manual_seed(8)
     stage_one = SmallSimulator(channels=(8, 16), blocks_per_level=1)
     save_file(stage_one.state_dict(), str(tmp_path / "simulator.safetensors"))
-    spec = SimulatorSpec(str(tmp_path / "simulator.safetensors"), SimulatorArchitecture(small_channels=(8, 16),
-                                                                                  small_blocks_per_level=1))
+    spec = SimulatorSpec(
+        str(tmp_path / "simulator.safetensors"), SimulatorArchitecture(small_channels=(8, 16), small_blocks_per_level=1)
+    )
     simulator = load_simulator(spec)
     assert all(torch.equal(simulator.state_dict()[k], v) for k, v in stage_one.state_dict().items())
     assert not any(p.requires_grad for p in simulator.parameters())
@@ -181,10 +204,25 @@ def test_cli_trains_sr_then_post_from_shards(jpeg_dir: Path, tmp_path: Path, cap
     from vrpsr_cli.main import main
 
     dataset = tmp_path / "dataset"
-    build_dataset(dataset, sorted(jpeg_dir.glob("*.JPEG"))[20:22], shard_size=2, size=32, qps=(26, 36),
-                  codecs=("x264",))
-    common = ["--data", str(dataset), "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse",
-              "--qp-range", "36-36", "--steps", "1"]
+    build_dataset(
+        dataset, sorted(jpeg_dir.glob("*.JPEG"))[20:22], shard_size=2, size=32, qps=(26, 36), codecs=("x264",)
+    )
+    common = [
+        "--data",
+        str(dataset),
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--workers",
+        "0",
+        "--target",
+        "mse",
+        "--qp-range",
+        "36-36",
+        "--steps",
+        "1",
+    ]
     assert main(["train", "simulator", *common, "--output-dir", str(tmp_path / "sim"), "--small-channels", "8,16"]) == 0
     tiny = ["--num-feat", "8", "--num-block", "1", "--num-grow-ch", "4", "--simulator-small-channels", "8,16"]
     simulator = str(tmp_path / "sim/checkpoints/step-0000001")
@@ -192,9 +230,45 @@ def test_cli_trains_sr_then_post_from_shards(jpeg_dir: Path, tmp_path: Path, cap
     assert "trained to step 1" in capsys.readouterr().out
     recorded = json.loads((tmp_path / "sr/checkpoints/step-0000001/config.json").read_text())
     assert recorded["simulator"]["weights"] == simulator and recorded["train"]["discriminator"] == "unet"
-    assert main(["train", "post", *common, *tiny, "--output-dir", str(tmp_path / "post"), "--simulator", simulator,
-                 "--mode", "sr-then-post", "--init-weights", str(tmp_path / "sr/checkpoints/step-0000001"),
-                 "--post-channels", "8,16"]) == 0
-    assert main(["train", "sr", *common, *tiny, "--output-dir", str(tmp_path / "x"), "--scale", "4",
-                 "--backbone", "s3diff", "--no-simulator", "--supervision", "clean"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "post",
+                *common,
+                *tiny,
+                "--output-dir",
+                str(tmp_path / "post"),
+                "--simulator",
+                simulator,
+                "--mode",
+                "sr-then-post",
+                "--init-weights",
+                str(tmp_path / "sr/checkpoints/step-0000001"),
+                "--post-channels",
+                "8,16",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "sr",
+                *common,
+                *tiny,
+                "--output-dir",
+                str(tmp_path / "x"),
+                "--scale",
+                "4",
+                "--backbone",
+                "s3diff",
+                "--no-simulator",
+                "--supervision",
+                "clean",
+            ]
+        )
+        == 2
+    )
     assert "scale 1" in capsys.readouterr().err

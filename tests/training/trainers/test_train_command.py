@@ -1,4 +1,5 @@
 """`vrpsr train simulator` end to end on a tiny real dataset read by the streaming loader."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,26 @@ def dataset(jpeg_dir, tmp_path_factory):
 
 def test_train_simulator_from_shards_checkpoints_and_resumes(dataset, tmp_path, capsys):
     output = tmp_path / "run"
-    arguments = ["train", "simulator", "--data", str(dataset), "--held-out", str(dataset), "--output-dir", str(output),
-                 "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse", "--qp-range", "30-40"]  # fmt: skip
+    arguments = [
+        "train",
+        "simulator",
+        "--data",
+        str(dataset),
+        "--held-out",
+        str(dataset),
+        "--output-dir",
+        str(output),
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--workers",
+        "0",
+        "--target",
+        "mse",
+        "--qp-range",
+        "30-40",
+    ]
     assert main([*arguments, "--steps", "2"]) == 0
     assert "trained to step 2" in capsys.readouterr().out
     assert main([*arguments, "--steps", "3", "--resume", "latest"]) == 0
@@ -37,8 +56,26 @@ def test_train_simulator_from_shards_checkpoints_and_resumes(dataset, tmp_path, 
 
 def test_perceptual_target_without_lpips_weights_names_the_file(dataset, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))
-    code = main(["train", "simulator", "--data", str(dataset), "--output-dir", str(tmp_path / "run"), "--steps", "1",
-                 "--batch-size", "2", "--crop", "32", "--workers", "0", "--qp-range", "30-40"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "simulator",
+            "--data",
+            str(dataset),
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--steps",
+            "1",
+            "--batch-size",
+            "2",
+            "--crop",
+            "32",
+            "--workers",
+            "0",
+            "--qp-range",
+            "30-40",
+        ]
+    )
     assert code == 2
     assert "alexnet" in capsys.readouterr().err.lower()
 
@@ -51,30 +88,105 @@ def test_steps_are_required(dataset, tmp_path, capsys):
 def test_checkpoints_chain_into_sr_and_eval_from_their_recorded_architecture(dataset, tmp_path, capsys):
     """A stage-1 run with non-default widths feeds `train sr` and `eval` with no architecture flags:
     both rebuild the simulator from the checkpoint's config.json (default widths would not load)."""
-    common = ["--data", str(dataset), "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse",
-              "--qp-range", "30-40", "--steps", "1"]
+    common = [
+        "--data",
+        str(dataset),
+        "--batch-size",
+        "2",
+        "--crop",
+        "32",
+        "--workers",
+        "0",
+        "--target",
+        "mse",
+        "--qp-range",
+        "30-40",
+        "--steps",
+        "1",
+    ]
     assert main(["train", "simulator", *common, "--output-dir", str(tmp_path / "sim"), "--small-channels", "8,16"]) == 0
     simulator = tmp_path / "sim/checkpoints/step-0000001"
-    assert main(["train", "sr", *common, "--output-dir", str(tmp_path / "sr"), "--simulator", str(simulator),
-                 "--num-feat", "8", "--num-block", "1", "--num-grow-ch", "4", "--discriminator", "patch"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "sr",
+                *common,
+                "--output-dir",
+                str(tmp_path / "sr"),
+                "--simulator",
+                str(simulator),
+                "--num-feat",
+                "8",
+                "--num-block",
+                "1",
+                "--num-grow-ch",
+                "4",
+                "--discriminator",
+                "patch",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     results, model = tmp_path / "results", f"checkpoint:{tmp_path / 'sr/checkpoints/step-0000001'}"
-    code = main(["eval", "--data", str(dataset.parent / "dataset-inputs.txt"), "--out", str(results), "--model",
-                 f"sr-through-sim={model}", "--codecs", "x264", "--qps", "32,42",
-                 "--size", "64", "--limit", "1", "--metrics", "psnr_y", "--simulator", f"checkpoint:{simulator}",
-                 "--no-progress"])
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(dataset.parent / "dataset-inputs.txt"),
+            "--out",
+            str(results),
+            "--model",
+            f"sr-through-sim={model}",
+            "--codecs",
+            "x264",
+            "--qps",
+            "32,42",
+            "--size",
+            "64",
+            "--limit",
+            "1",
+            "--metrics",
+            "psnr_y",
+            "--simulator",
+            f"checkpoint:{simulator}",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = (results / "summary.md").read_text()
     assert "| sr-through-sim | 42 |" in summary and "**BDBR sr-through-sim vs identity**" in summary
     assert list((results / "crops").glob("*.png"))
-    code = main(["eval", "--data", str(dataset.parent / "dataset-inputs.txt"), "--out", str(tmp_path / "r2"), "--model",
-                 "bicubic", "--codecs", "x264", "--qps", "32", "--size", "64", "--limit", "1", "--post", model])
+    code = main(
+        [
+            "eval",
+            "--data",
+            str(dataset.parent / "dataset-inputs.txt"),
+            "--out",
+            str(tmp_path / "r2"),
+            "--model",
+            "bicubic",
+            "--codecs",
+            "x264",
+            "--qps",
+            "32",
+            "--size",
+            "64",
+            "--limit",
+            "1",
+            "--post",
+            model,
+        ]
+    )
     assert code == 2 and "no 'post' section (not a post-processing checkpoint)" in capsys.readouterr().err
 
 
 def test_eval_checkpoint_without_a_folder_names_config_json(tmp_path, capsys):
-    assert main(["eval", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--model", f"checkpoint:{tmp_path}"]) == 2
+    assert (
+        main(["eval", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--model", f"checkpoint:{tmp_path}"]) == 2
+    )
     assert "config.json" in capsys.readouterr().err
 
 
@@ -84,11 +196,41 @@ def test_two_processes_under_torchrun(dataset, tmp_path):
     config = tmp_path / "train.json"
     config.write_text(json.dumps({"gradient_accumulation_steps": 2, "progress_bar": False}))
     launcher = Path(sys.executable).parent / "torchrun"
-    result = subprocess.run([str(launcher), "--nproc_per_node", "2", "-m", "vrpsr_cli.main", "train",
-                             "simulator", "--data", str(dataset), "--output-dir", str(tmp_path / "run"), "--steps", "2",
-                             "--batch-size", "2", "--crop", "32", "--workers", "0", "--target", "mse", "--qp-range",
-                             "30-40", "--small-channels", "8,16", "--config", str(config)],
-                            capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[3])  # fmt: skip
+    result = subprocess.run(
+        [
+            str(launcher),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "vrpsr_cli.main",
+            "train",
+            "simulator",
+            "--data",
+            str(dataset),
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--crop",
+            "32",
+            "--workers",
+            "0",
+            "--target",
+            "mse",
+            "--qp-range",
+            "30-40",
+            "--small-channels",
+            "8,16",
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[3],
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("over 2 updates on 2 process(es)") == 2  # one group, both ranks ran every update
     with open(tmp_path / "run/losses.csv") as handle:
@@ -103,11 +245,27 @@ def test_loss_flags_reach_the_train_config(tmp_path) -> None:
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["train", "simulator", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1",
-                              "--discriminator", "vision-aided-dino", "--lpips-net", "vgg"])
+    args = parser.parse_args(
+        [
+            "train",
+            "simulator",
+            "--data",
+            "x",
+            "--output-dir",
+            str(tmp_path),
+            "--steps",
+            "1",
+            "--discriminator",
+            "vision-aided-dino",
+            "--lpips-net",
+            "vgg",
+        ]
+    )
     config = train_config(args)
     assert (config.discriminator, config.lpips_net) == ("vision-aided-dino", "vgg")
-    args = parser.parse_args(["train", "sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--no-simulator"])
+    args = parser.parse_args(
+        ["train", "sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--no-simulator"]
+    )
     assert train_config(args, discriminator="unet").discriminator == "unet"  # the SR default when no flag is given
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "sr", "--data", "x", "--output-dir", str(tmp_path), "--discriminator", "stylegan"])

@@ -4,6 +4,7 @@ Roles: the simulator f_theta and the post-processor h_phi work on pictures in [-
 size (the DEResNet sees the input itself); the SR model g_phi gets the LQ upsampled to the output in
 [0, 1] (the DEResNet sees it downscaled by 4 unless the record says otherwise).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,7 +64,7 @@ def load_init_weights(model: nn.Module, path: str | Path) -> None:
     state = load_file(str(file))
     for prefix in ROLE_PREFIXES:
         if any(name.startswith(prefix) for name in state):
-            state = {name[len(prefix):]: value for name, value in state.items() if name.startswith(prefix)}
+            state = {name[len(prefix) :]: value for name, value in state.items() if name.startswith(prefix)}
             break
     target = model.simulator if hasattr(model, "simulator") and hasattr(model.simulator, "degradation") else model
     has_condition = any(name.startswith(CONDITION_PREFIX) for name in state)

@@ -7,6 +7,7 @@ output splits into (shift, scale), applied as ``h * (1 + scale) + shift`` to the
 before the residual sum: what the published ``ResnetBlock2DWithMeta`` computes. It is FiLM with
 another MLP width and the other channel order, so it reuses film.py's hooks (on the LoRA wrappers).
 """
+
 from __future__ import annotations
 
 import torch
@@ -41,16 +42,18 @@ class ShiftScaleController(FilmController):
 def attach_shift_scale(module: nn.Module, embed_dim: int) -> ShiftScaleController:
     """Hook VRPSR's modulation into every ResnetBlock2D of `module` (after LoRA, like attach_film)."""
     blocks = resnet_blocks(module)
-    controller = ShiftScaleController(embed_dim, [name for name, _ in blocks],
-                                      [_output_channels(block.conv2) for _, block in blocks])
+    controller = ShiftScaleController(
+        embed_dim, [name for name, _ in blocks], [_output_channels(block.conv2) for _, block in blocks]
+    )
     for index, (_, block) in enumerate(blocks):
         controller._handles.append(block.conv2.register_forward_hook(_FilmHook(controller, index)))
         controller.hooked_modules.append(block.conv2)
     return controller
 
 
-def build_condition_path(unet: nn.Module, embedding: str, modulation: str,
-                         dims_per_scalar: int) -> tuple[nn.Module, FilmController | None]:
+def build_condition_path(
+    unet: nn.Module, embedding: str, modulation: str, dims_per_scalar: int
+) -> tuple[nn.Module, FilmController | None]:
     """(embedding module, controller or None for modulation "none") as the settings name them."""
     embedder = EMBEDDINGS[embedding](dims_per_scalar)
     if modulation == "none":

@@ -6,6 +6,7 @@ stage), global average pooling, then Linear(128, 512)-ReLU-Linear(512, 1)-Sigmoi
 follow the published ``de_net.pth`` (``conv_first.i``, ``body.i.j.conv1``, ``fc_degree.i.k``), so its
 state dict loads unchanged. Frozen wherever it is used; it works on any picture size.
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,14 +43,20 @@ def _branch_body(widths: tuple[int, ...], blocks: tuple[int, ...], downscales: t
 class DEResNet(nn.Module):
     """picture (B x 3 x H x W in [0, 1]) -> degradation scores (B x num_degradation) in (0, 1)."""
 
-    def __init__(self, num_degradation: int = 2, widths: tuple[int, ...] = (64, 64, 64, 128),
-                 blocks: tuple[int, ...] = (2, 2, 2, 2), downscales: tuple[int, ...] = (1, 1, 2, 1)):
+    def __init__(
+        self,
+        num_degradation: int = 2,
+        widths: tuple[int, ...] = (64, 64, 64, 128),
+        blocks: tuple[int, ...] = (2, 2, 2, 2),
+        downscales: tuple[int, ...] = (1, 1, 2, 1),
+    ):
         super().__init__()
         self.conv_first = nn.ModuleList(nn.Conv2d(3, widths[0], 3, 1, 1) for _ in range(num_degradation))
         self.body = nn.ModuleList(_branch_body(widths, blocks, downscales) for _ in range(num_degradation))
         self.fc_degree = nn.ModuleList(
             nn.Sequential(nn.Linear(widths[-1], 512), nn.ReLU(), nn.Linear(512, 1), nn.Sigmoid())
-            for _ in range(num_degradation))
+            for _ in range(num_degradation)
+        )
 
     def forward(self, picture: torch.Tensor) -> torch.Tensor:
         scores = []

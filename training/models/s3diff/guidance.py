@@ -9,6 +9,7 @@ separately for the VAE encoder (rank 16, 6 blocks) and the UNet (rank 32, 10 blo
 buffer (part of the published checkpoint, never trained); the MLPs and block embeddings train. The
 MLPs start near zero (Kaiming-normal weights x 1e-5, zero biases), as in S3Diff.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,18 @@ class DegradationGuidance(nn.Module):
         self.unet_de_mlp = nn.Sequential(nn.Linear(code_dim, 256), nn.ReLU())
         self.vae_block_mlp = nn.Sequential(nn.Linear(block_dim, 64), nn.ReLU())
         self.unet_block_mlp = nn.Sequential(nn.Linear(block_dim, 64), nn.ReLU())
-        self.vae_fuse_mlp = nn.Linear(256 + 64, vae_rank ** 2)
-        self.unet_fuse_mlp = nn.Linear(256 + 64, unet_rank ** 2)
-        _small_init([self.vae_de_mlp, self.unet_de_mlp, self.vae_block_mlp, self.unet_block_mlp,
-                     self.vae_fuse_mlp, self.unet_fuse_mlp])
+        self.vae_fuse_mlp = nn.Linear(256 + 64, vae_rank**2)
+        self.unet_fuse_mlp = nn.Linear(256 + 64, unet_rank**2)
+        _small_init(
+            [
+                self.vae_de_mlp,
+                self.unet_de_mlp,
+                self.vae_block_mlp,
+                self.unet_block_mlp,
+                self.vae_fuse_mlp,
+                self.unet_fuse_mlp,
+            ]
+        )
         self.vae_block_embeddings = nn.Embedding(VAE_BLOCKS, block_dim)
         self.unet_block_embeddings = nn.Embedding(UNET_BLOCKS, block_dim)
 
@@ -63,8 +72,16 @@ class DegradationGuidance(nn.Module):
 
     def forward(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.fourier_features(scores)
-        vae = self._fuse(self.vae_de_mlp(features), self.vae_block_mlp(self.vae_block_embeddings.weight),
-                         self.vae_fuse_mlp, self.vae_rank)
-        unet = self._fuse(self.unet_de_mlp(features), self.unet_block_mlp(self.unet_block_embeddings.weight),
-                          self.unet_fuse_mlp, self.unet_rank)
+        vae = self._fuse(
+            self.vae_de_mlp(features),
+            self.vae_block_mlp(self.vae_block_embeddings.weight),
+            self.vae_fuse_mlp,
+            self.vae_rank,
+        )
+        unet = self._fuse(
+            self.unet_de_mlp(features),
+            self.unet_block_mlp(self.unet_block_embeddings.weight),
+            self.unet_fuse_mlp,
+            self.unet_rank,
+        )
         return vae, unet

@@ -12,6 +12,7 @@ adapted layer belongs to a block (4 UNet down blocks, mid, 4 up blocks, the rest
 down blocks, mid, the rest): the block picks its M (``unet_block_index`` / ``vae_block_index``).
 Parameter names: ``<layer>.base_layer.*`` (frozen), ``<layer>.lora_A.weight``, ``<layer>.lora_B.weight``.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,21 @@ import re
 import torch
 from torch import nn
 
-UNET_TARGETS = ("to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_shortcut", "conv_out",
-                "proj_in", "proj_out", "ff.net.2", "ff.net.0.proj")
+UNET_TARGETS = (
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_shortcut",
+    "conv_out",
+    "proj_in",
+    "proj_out",
+    "ff.net.2",
+    "ff.net.0.proj",
+)
 VAE_TARGETS = r"^encoder\..*(conv1|conv2|conv_in|conv_shortcut|conv|conv_out|to_k|to_q|to_v|to_out\.0)$"
 UNET_BLOCKS = 10  # down 0-3, mid 4, up 5-8, other (conv_out) 9
 VAE_BLOCKS = 6  # encoder down 0-3, mid 4, other (conv_in, conv_out) 5
@@ -33,8 +47,9 @@ class DegradationLoRA(nn.Module):
         super().__init__()
         self.base_layer = base_layer
         if isinstance(base_layer, nn.Conv2d):
-            self.lora_A = nn.Conv2d(base_layer.in_channels, rank, base_layer.kernel_size, base_layer.stride,
-                                    base_layer.padding, bias=False)
+            self.lora_A = nn.Conv2d(
+                base_layer.in_channels, rank, base_layer.kernel_size, base_layer.stride, base_layer.padding, bias=False
+            )
             self.lora_B = nn.Conv2d(rank, base_layer.out_channels, 1, 1, groups=base_layer.groups, bias=False)
         elif isinstance(base_layer, nn.Linear):
             self.lora_A = nn.Linear(base_layer.in_features, rank, bias=False)
@@ -97,8 +112,11 @@ def vae_block_index(name: str) -> int:
 
 def inject_lora(module: nn.Module, is_target, rank: int, alpha: float) -> dict[str, DegradationLoRA]:
     """Wrap every targeted Linear / Conv2d of `module` in a DegradationLoRA; returns name -> wrapper."""
-    names = [name for name, child in module.named_modules()
-             if name and is_target(name) and isinstance(child, (nn.Linear, nn.Conv2d))]
+    names = [
+        name
+        for name, child in module.named_modules()
+        if name and is_target(name) and isinstance(child, (nn.Linear, nn.Conv2d))
+    ]
     wrappers: dict[str, DegradationLoRA] = {}
     for name in names:
         parent_name, _, attribute = name.rpartition(".")

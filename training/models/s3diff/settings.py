@@ -5,6 +5,7 @@ which variant produced it. Defaults reproduce the published S3Diff + VRPSR model
 make the forward deterministic or the rate honest (``latent="mode"``, ``condition_units="bpp"``):
 import the published checkpoints and these are set to what those models were trained with.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,8 +56,12 @@ class S3DiffSettings:
     timestep: int = 999
 
     def __post_init__(self) -> None:
-        for name, allowed in (("embedding", EMBEDDINGS), ("modulation", MODULATIONS), ("latent", LATENTS),
-                              ("prompt_source", PROMPT_SOURCES)):
+        for name, allowed in (
+            ("embedding", EMBEDDINGS),
+            ("modulation", MODULATIONS),
+            ("latent", LATENTS),
+            ("prompt_source", PROMPT_SOURCES),
+        ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"S3DiffSettings.{name} = {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         if self.condition_units not in CONDITION_UNITS:
@@ -83,7 +88,6 @@ class S3DiffSettings:
         if "codec_names" in values:
             values["codec_names"] = tuple(values["codec_names"])
         return cls(**values)
-
 
 
 def settings_from_file(path: str | Path) -> dict:
