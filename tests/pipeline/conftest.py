@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.degrade import PRESETS, degrade, rng_for_sample
-from tests.pipeline.degrade_helpers import center_crop
+from tests.pipeline.degrade.helpers import center_crop
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pipeline.degrade import (
     resize,
     rng_for_sample,
 )
-from tests.pipeline.degrade_helpers import KERNEL_KEYS, center_crop, psnr
+from tests.pipeline.degrade.helpers import KERNEL_KEYS, center_crop, psnr
 
 # --- noise and JPEG ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import degrade_kernels as dk
 from pipeline.degrade import PARAM_KEYS, PRESETS, degrade, rng_for_sample
-from tests.pipeline.degrade_helpers import KERNEL_KEYS, center_crop, within_binomial
+from tests.pipeline.degrade.helpers import KERNEL_KEYS, center_crop, within_binomial
 
 # --- seeding and determinism -------------------------------------------------------------------
 
