@@ -144,6 +144,18 @@ RESUMABLE_CHANGES = frozenset(
 )
 
 
+def _value_before_added(name: str, recorded: dict[str, object]) -> object:
+    """What a TrainConfig field added after a checkpoint was written meant then (so older checkpoints still
+    resume under the same training); a sentinel for other fields."""
+    from training.gan_losses import default_gan_loss
+
+    prefix, _, field = name.rpartition(".")
+    before = {"gan_step": "summed", "discriminator_loss_weight": 1.0}
+    if field == "gan_loss":
+        return default_gan_loss(str(recorded.get(f"{prefix}.discriminator" if prefix else "discriminator")))
+    return before.get(field, _value_before_added)
+
+
 def _flatten(config: dict, prefix: str = "") -> dict[str, object]:
     flat: dict[str, object] = {}
     for name, value in config.items():
@@ -167,7 +179,8 @@ def check_resume_config(folder: str | Path, config: dict) -> None:
     changed = sorted(
         name
         for name in recorded.keys() | current.keys()
-        if recorded.get(name) != current.get(name) and name.rpartition(".")[2] not in RESUMABLE_CHANGES
+        if recorded.get(name, _value_before_added(name, recorded)) != current.get(name)
+        and name.rpartition(".")[2] not in RESUMABLE_CHANGES
     )
     if changed:
         details = "; ".join(f"{name}: {recorded.get(name)!r} -> {current.get(name)!r}" for name in changed[:8])

@@ -1,8 +1,8 @@
 """The trainer machinery shared by the simulator, SR and post-processing trainers.
 
 Read top to bottom: `train` calls setup (accelerate, loss, discriminator, AdamW, warm-up + cosine, EMA,
-resume), then per update `train_step` (accumulate, step), the held-out check and the checkpoint, each a
-function below it. A trainer supplies only its `forward(model, batch) -> (prediction, target)`, both in
+resume), then per update a step of training/steps.py (``gan_step``: "summed" or S3Diff's "separate"),
+the held-out check and the checkpoint, each a function below it. A trainer supplies only its `forward(model, batch) -> (prediction, target)`, both in
 [-1, 1]; the loss is ``config.target``'s.
 
 Resume restores weights, optimisers, schedulers, EMA, RNG and, for the streaming loader (anything with
@@ -13,11 +13,9 @@ Other batch iterables (lists) are replayed: the batches already consumed are ski
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import statistics
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,9 +36,11 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.ema import ParameterEMA
+from training.gan_losses import check_gan_loss, default_gan_loss
 from training.logs import CsvLog
 from training.losses import LossWeights, RestorationLoss, load_lpips
 from training.models.build import build_discriminator
+from training.steps import GAN_STEPS, STEPS, to_device
 
 LOG = logging.getLogger("training.loop")
 Batch = dict
@@ -65,6 +65,9 @@ class TrainConfig:
     lpips_net: str = "alex"  # "vgg": S3Diff's loss (with discriminator "vision-aided-dino")
     discriminator: str = "patch"  # "patch" (small PatchGAN) or "unet" (Real-ESRGAN's UNetDiscriminatorSN)
     discriminator_channels: int = 64
+    gan_loss: str | None = None  # training/gan_losses.py; None: the discriminator's usual one (recorded resolved)
+    discriminator_loss_weight: float = 1.0  # x the discriminator's loss (S3Diff: 0.5, its lambda_gan)
+    gan_step: str = "summed"  # or "separate": S3Diff's four steps per batch (training/steps.py)
     ema_decay: float | None = None
     checkpoint_every: int = 1000
     eval_every: int = 500
@@ -78,6 +81,15 @@ class TrainConfig:
     tensorboard: bool = False  # also log losses to <output_dir>/tensorboard
     log_samples: bool = False  # every rank writes <output_dir>/samples/rank-NNNNN.csv: step, micro step, keys
     stop_at_step: int | None = None  # end this process after that update (checkpointed); the schedule runs to max_steps
+
+    def __post_init__(self) -> None:
+        if self.gan_loss is None:  # recorded as the loss that ran
+            object.__setattr__(self, "gan_loss", default_gan_loss(self.discriminator))
+        check_gan_loss(self.gan_loss)
+        if self.gan_step not in GAN_STEPS:
+            raise ValueError(f"unknown gan_step {self.gan_step!r}; choose one of {', '.join(GAN_STEPS)}")
+        if self.gan_step == "separate" and (self.target != "perceptual" or not getattr(self.loss_weights, "gan", 0)):
+            raise ValueError('gan_step "separate" needs the GAN term (target "perceptual", loss_weights.gan > 0)')
 
 
 @dataclass
@@ -138,18 +150,6 @@ def endless(batches: Iterable[Batch]) -> Iterator[Batch]:
             raise ValueError("the batch iterable is empty (or a one-shot generator that ran out)")
 
 
-def to_device(batch: Batch, device: torch.device) -> Batch:
-    """Tensors to `device`; uint8 pictures (the loader's default) become float in [0, 1] there."""
-    moved = {}
-    for name, value in batch.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(device, non_blocking=True)
-            if value.dtype == torch.uint8:
-                value = value.float().div_(255.0)
-        moved[name] = value
-    return moved
-
-
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -172,20 +172,6 @@ def evaluate(
         count += prediction.shape[0]
     model.train()
     return {name: value / max(count, 1) for name, value in totals.items()}
-
-
-def add_extra_terms(
-    loss: torch.Tensor, parts: dict[str, float], extras: list[dict[str, torch.Tensor]]
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """A forward may return a third item, {name: scalar}: terms named *_loss (already weighted) join the
-    loss, every term is logged (e.g. a simulator's rate_loss and rate_error)."""
-    for name, value in (extras[0] if extras else {}).items():
-        if name.endswith("_loss"):
-            loss = loss + value
-        parts[name] = float(value.detach())
-    if extras:
-        parts["loss"] = float(loss.detach())
-    return loss, parts
 
 
 def train(
@@ -222,7 +208,7 @@ def train(
     )
     for step in progress:
         done = step + 1
-        losses = train_step(run, forward, stream, done)
+        losses = STEPS[config.gan_step](run, forward, stream, done)
         result.step, result.last_losses = done, losses
         result.update_seconds.append(losses["seconds"])
         result.data_seconds.append(losses["data_seconds"])
@@ -275,7 +261,9 @@ def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch],
     lpips_model = (
         load_lpips(config.lpips_pretrained_backbone, config.lpips_net) if config.target == "perceptual" else None
     )
-    criterion = RestorationLoss(config.target, lpips_model, config.loss_weights).to(accelerator.device)
+    criterion = RestorationLoss(
+        config.target, lpips_model, config.loss_weights, config.gan_loss, config.discriminator_loss_weight
+    ).to(accelerator.device)
     discriminator = (
         build_discriminator(config.discriminator, config.discriminator_channels)
         if criterion.uses_discriminator
@@ -371,56 +359,6 @@ def resumed_stream(run: Run, batches: Iterable[Batch]) -> Iterator[Batch]:
     for _ in range(run.start_step * run.config.gradient_accumulation_steps):  # the batches the resumed run consumed
         next(stream)
     return stream
-
-
-def train_step(run: Run, forward: ForwardFn, stream: Iterator[Batch], done: int) -> dict[str, float]:
-    """One optimiser update over gradient_accumulation_steps batches; returns its losses and timings."""
-    config, accelerator, model, discriminator = run.config, run.accelerator, run.model, run.discriminator
-    model.train()
-    losses: dict[str, float] = defaultdict(float)
-    started = time.perf_counter()
-    for micro_step in range(config.gradient_accumulation_steps):
-        waited = time.perf_counter()
-        raw = next(stream)
-        losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
-        if run.sample_log is not None:
-            run.sample_log.write(
-                {
-                    "step": done,
-                    "micro_step": micro_step,
-                    "rank": accelerator.process_index,
-                    "keys": " ".join(raw["key"]),
-                }
-            )
-        batch = to_device(raw, accelerator.device)
-        last = micro_step == config.gradient_accumulation_steps - 1  # multi-GPU: all-reduce only then
-        with contextlib.nullcontext() if last else accelerator.no_sync(model):
-            with accelerator.autocast():
-                prediction, target, *extras = forward(model, batch)
-                loss, parts = run.criterion.generator_loss(prediction, target, discriminator)
-                loss, parts = add_extra_terms(loss, parts, extras)
-            accelerator.backward(loss / config.gradient_accumulation_steps)
-        if discriminator is not None:
-            with contextlib.nullcontext() if last else accelerator.no_sync(discriminator):
-                with accelerator.autocast():
-                    discriminator_loss = run.criterion.discriminator_loss(discriminator, target, prediction)
-                accelerator.backward(discriminator_loss / config.gradient_accumulation_steps)
-            parts["discriminator"] = discriminator_loss.item()
-        for name, value in parts.items():
-            losses[name] += value / config.gradient_accumulation_steps
-    losses["lr"] = run.states["scheduler"].get_last_lr()[0]
-    for module, prefix in ((model, ""), (discriminator, "discriminator_")):
-        if module is None:
-            continue
-        if config.max_grad_norm is not None:
-            accelerator.clip_grad_norm_(module.parameters(), config.max_grad_norm)
-        run.states[prefix + "optimizer"].step()
-        run.states[prefix + "scheduler"].step()
-        run.states[prefix + "optimizer"].zero_grad(set_to_none=True)
-    if run.ema is not None:
-        run.ema.update(accelerator.unwrap_model(model))
-    losses["seconds"] = time.perf_counter() - started  # the whole update, data wait included
-    return dict(losses)
 
 
 def held_out_check(run: Run, forward: ForwardFn, held_out: Sequence[Batch], done: int) -> dict[str, float]:

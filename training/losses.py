@@ -1,14 +1,17 @@
 """The SR / simulator loss: 2.0 * MSE + 5.0 * LPIPS + 0.5 * GAN (the paper's "perceptual target").
 
 Presets (TrainConfig fields): ours uses LPIPS(alex) and a patch / UNet discriminator with the
-non-saturating loss; S3Diff's (``lpips_net="vgg"``, ``discriminator="vision-aided-dino"``) uses LPIPS(vgg)
-and the vision-aided DINO discriminator, which brings its own multi-level hinge loss
-(training/models/vision_aided.py). Pretrained weights come from the torch hub cache, never downloaded.
+non-saturating loss; S3Diff's (``lpips_net="vgg"``, ``discriminator="vision-aided-dino"``,
+``gan_loss="sigmoid-0.8"``, ``discriminator_loss_weight=0.5``) uses LPIPS(vgg) and the vision-aided DINO
+discriminator (training/models/vision_aided.py). Pretrained weights come from the torch hub cache, never
+downloaded.
 
-GAN: non-saturating (the softplus form of the binary cross-entropy Real-ESRGAN uses):
-generator ``softplus(-D(fake))``, discriminator ``softplus(-D(real)) + softplus(D(fake))``, averaged over
-the patch logits of a spectral-norm patch discriminator. ``target="mse"`` keeps only the MSE term (the
-Table 3 (e) ablation: no LPIPS network, no discriminator). Images are in [-1, 1] everywhere.
+GAN: the loss named by ``gan_loss`` (training/gan_losses.py: non-saturating, hinge or sigmoid-0.8) over the
+discriminator's logits; the discriminator's loss (real + fake) is scaled by ``discriminator_weight``
+(S3Diff: 0.5, its lambda_gan). ``target="mse"`` keeps only the MSE term (the Table 3 (e) ablation: no
+LPIPS network, no discriminator). Images are in [-1, 1] everywhere. The loop calls the parts separately
+for S3Diff's step structure (training/gan_steps.py): `reconstruction_loss`, `adversarial_loss`, and
+`discriminator_half` for real and for fake.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+
+from training.gan_losses import adversarial_loss, check_gan_loss
 
 TARGETS = ("perceptual", "mse")
 ALEXNET_WEIGHTS = "alexnet-owt-7be5be79.pth"  # what torchvision's AlexNet_Weights.IMAGENET1K_V1 caches
@@ -81,65 +86,71 @@ class PatchDiscriminator(nn.Module):
         return self.layers(image)
 
 
-def generator_adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    return F.softplus(-fake_logits).mean()
-
-
-def discriminator_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
-
-
 class RestorationLoss(nn.Module):
     """weights.mse * MSE + weights.lpips * LPIPS + weights.gan * GAN (perceptual), or the MSE term alone."""
 
     def __init__(
-        self, target: str = "perceptual", lpips_model: nn.Module | None = None, weights: LossWeights = LossWeights()
+        self,
+        target: str = "perceptual",
+        lpips_model: nn.Module | None = None,
+        weights: LossWeights = LossWeights(),
+        gan_loss: str = "non-saturating",
+        discriminator_weight: float = 1.0,
     ):
         super().__init__()
         if target not in TARGETS:
             raise ValueError(f"unknown loss target {target!r}; choose one of {', '.join(TARGETS)}")
         if target == "perceptual" and lpips_model is None:
             raise ValueError("the perceptual target needs an LPIPS model (training.losses.load_lpips)")
+        check_gan_loss(gan_loss)
         self.target, self.weights = target, weights
+        self.gan_loss, self.discriminator_weight = gan_loss, discriminator_weight
         self.lpips = lpips_model if target == "perceptual" else None
 
     @property
     def uses_discriminator(self) -> bool:
         return self.target == "perceptual" and self.weights.gan > 0
 
-    def generator_loss(
-        self, prediction: torch.Tensor, target: torch.Tensor, discriminator: nn.Module | None = None
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Total loss and its parts (as floats, for logging)."""
+    def reconstruction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """weights.mse * MSE (+ weights.lpips * LPIPS) and its parts (as floats, for logging)."""
         mse = F.mse_loss(prediction, target)
         total, parts = self.weights.mse * mse, {"mse": mse.item()}
         if self.target == "perceptual":
             perceptual = self.lpips(prediction, target).mean()
             total = total + self.weights.lpips * perceptual
             parts["lpips"] = perceptual.item()
+        parts["loss"] = total.item()
+        return total, parts
+
+    def adversarial_loss(self, prediction: torch.Tensor, discriminator: nn.Module | None) -> torch.Tensor:
+        """The generator's GAN term, unweighted; D's parameters get no gradient from it."""
+        if discriminator is None:
+            raise ValueError("the GAN term needs a discriminator")
+        discriminator.requires_grad_(False)  # the generator's step must not write D's gradients
+        adversarial = adversarial_loss(discriminator(prediction), self.gan_loss, "generator")
+        discriminator.requires_grad_(True)
+        return adversarial
+
+    def generator_loss(
+        self, prediction: torch.Tensor, target: torch.Tensor, discriminator: nn.Module | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total loss (reconstruction + weights.gan * GAN) and its parts (as floats, for logging)."""
+        total, parts = self.reconstruction_loss(prediction, target)
         if self.uses_discriminator:
-            if discriminator is None:
-                raise ValueError("the GAN term needs a discriminator")
-            discriminator.requires_grad_(False)  # the generator's step must not write D's gradients
-            own = own_losses(discriminator)
-            logits = discriminator(prediction)
-            adversarial = own.generator_loss(logits) if own else generator_adversarial_loss(logits)
-            discriminator.requires_grad_(True)
+            adversarial = self.adversarial_loss(prediction, discriminator)
             total = total + self.weights.gan * adversarial
             parts["gan"] = adversarial.item()
         parts["loss"] = total.item()
         return total, parts
 
-    @staticmethod
-    def discriminator_loss(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """The discriminator's loss; `fake` is detached here."""
-        own = own_losses(discriminator)
-        loss = own.discriminator_loss if own else discriminator_adversarial_loss
-        return loss(discriminator(real), discriminator(fake.detach()))
+    def discriminator_half(self, discriminator: nn.Module, pictures: torch.Tensor, role: str) -> torch.Tensor:
+        """discriminator_weight x the discriminator's loss on real (`role` "real") or generated ("fake",
+        detached here) pictures."""
+        logits = discriminator(pictures.detach())
+        return self.discriminator_weight * adversarial_loss(logits, self.gan_loss, role)
 
-
-def own_losses(discriminator: nn.Module) -> nn.Module | None:
-    """The discriminator itself when it defines its GAN loss (the vision-aided one: multi-level hinge);
-    looks through a DDP wrapper."""
-    inner = getattr(discriminator, "module", discriminator)
-    return inner if hasattr(inner, "generator_loss") and hasattr(inner, "discriminator_loss") else None
+    def discriminator_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The discriminator's loss on both halves; `fake` is detached here."""
+        return self.discriminator_half(discriminator, real, "real") + self.discriminator_half(
+            discriminator, fake, "fake"
+        )

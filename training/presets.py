@@ -1,11 +1,26 @@
 """Paper presets (configs/paper/*.json): TrainConfig fields plus ``global_batch_size``, which becomes
-gradient accumulation for whatever per-process batch and number of processes a run has."""
+gradient accumulation for whatever per-process batch and number of processes a run has, and the data
+fields (DATA_FIELDS: ``crop``), which go to the loader's DataConfig unless a flag overrides them.
+
+The presets, after the VRPSR supplement (A.1): simulator 60 000 updates, S3Diff SR 20 000, Real-ESRGAN SR
+40 000, each at a global batch of 64, lr 2e-5 (warm-up + cosine), 512 x 512 crops, with S3Diff's loss
+(LPIPS(vgg), the vision-aided DINO discriminator, ``gan_loss`` "sigmoid-0.8", D loss x 0.5, ``gan_step``
+"separate"); ``realesrgan_pretrain`` is the same regime at Real-ESRGAN's official lr 1e-4 and names no step
+count (give --steps).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 PAPER_PRESETS = Path(__file__).resolve().parent.parent / "configs" / "paper"
+DATA_FIELDS = ("crop",)  # preset fields for the loader (DataConfig), not for TrainConfig
+
+
+def split_data_fields(fields: dict) -> tuple[dict, dict]:
+    """(TrainConfig fields, DataConfig fields) of a --config file's fields."""
+    train = {name: value for name, value in fields.items() if name not in DATA_FIELDS}
+    return train, {name: value for name, value in fields.items() if name in DATA_FIELDS}
 
 
 def accumulation_for(global_batch_size: int, batch_size: int, world_size: int) -> int:

@@ -68,7 +68,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (TrainConfig.max_steps)")
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--crop", type=int, default=None, help="training crop (default: --config's crop, else 256)")
     parser.add_argument("--codecs", type=name_list, default=None, help="codec groups to train on (default: all)")
     parser.add_argument("--qp-range", default="0-63", help="QPs the condition is drawn from, e.g. 26-48")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes (per rank)")
@@ -129,9 +129,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def train_config(args: argparse.Namespace, **defaults):
     """TrainConfig: `defaults`, then --config (JSON), then the flags that were given."""
     from training.loop import TrainConfig
-    from training.presets import resolve_global_batch
+    from training.presets import resolve_global_batch, split_data_fields
 
-    fields = {**defaults, **(json.loads(args.config.read_text()) if args.config else {})}
+    fields = {**defaults, **split_data_fields(json.loads(args.config.read_text()) if args.config else {})[0]}
     fields = resolve_global_batch(fields, args.batch_size)  # configs/paper/*.json give global_batch_size
     overrides = {
         "output_dir": args.output_dir,
@@ -156,12 +156,14 @@ def train_config(args: argparse.Namespace, **defaults):
 def data_config(args: argparse.Namespace, upsample_lq: bool = False):
     """The DataConfig of --data and the loader flags."""
     from training.data import DataConfig
+    from training.presets import split_data_fields
 
     low, _, high = args.qp_range.partition("-")
+    preset = split_data_fields(json.loads(args.config.read_text()) if args.config else {})[1]
     return DataConfig(
         root=args.data,
         batch_size=args.batch_size,
-        crop=args.crop,
+        crop=args.crop or preset.get("crop", 256),
         seed=args.seed,
         workers=args.workers,
         codecs=tuple(args.codecs) if args.codecs else None,
@@ -206,7 +208,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         train=train_config(args), architecture=architecture, rate_loss_weight=args.rate_loss_weight
     )
     config = with_s3diff_options(config, args)
-    _report(train_simulator(config, *training_batches(args)))
+    _report(train_simulator(config, *training_batches(args)), args)
     return 0
 
 
@@ -311,7 +313,6 @@ def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
     from training.inference import simulator_spec_of
     from training.models.build import GeneratorSpec
-    from training.models.s3diff.settings import settings_from_file
 
     train = train_config(args, discriminator="unet")
     scale = args.scale or (1 if args.backbone == "s3diff" else 4)
@@ -325,8 +326,9 @@ def _stage_two_parts(args: argparse.Namespace):
         pretrained=args.pretrained,
         init_weights=args.init_weights,
     )
-    if args.s3diff_settings:
-        generator = replace(generator, s3diff=settings_from_file(args.s3diff_settings))
+    if args.backbone == "s3diff" or args.s3diff_settings:
+        settings = _chosen_s3diff_settings(args, args.init_weights, degradation_input_scale=4)
+        generator = replace(generator, s3diff=settings or generator.s3diff)
     simulator = None
     if args.simulator:
         simulator = simulator_spec_of(
@@ -339,20 +341,31 @@ def _stage_two_parts(args: argparse.Namespace):
 
 
 def with_s3diff_options(config, args: argparse.Namespace):
-    """The simulator config with --init-from (e.g. an imported S3Diff, the paper's start) and --s3diff-settings."""
-    from training.models.s3diff.settings import settings_from_file
-
+    """The simulator config with --init-from (e.g. an imported S3Diff, the paper's start) and the S3Diff
+    settings (--init-from's recorded ones unless --s3diff-settings overrides them)."""
     if args.init_from:
         config = replace(config, init_from=args.init_from)
-    if args.s3diff_settings:
-        config = replace(
-            config, architecture=replace(config.architecture, s3diff=settings_from_file(args.s3diff_settings))
-        )
+    if args.backbone == "s3diff" or args.s3diff_settings:
+        settings = _chosen_s3diff_settings(args, args.init_from)
+        config = replace(config, architecture=replace(config.architecture, s3diff=settings or None))
     return config
 
 
-def _report(result) -> None:
+def _chosen_s3diff_settings(args: argparse.Namespace, init_from: str | None, **base) -> dict | None:
+    """The S3Diff settings record (training/models/s3diff/settings_sources.py), None when all are defaults;
+    the line saying where each came from is kept in args for the run's summary."""
+    from training.models.s3diff.settings import S3DiffSettings
+    from training.models.s3diff.settings_sources import choose_settings
+
+    chosen = choose_settings(init_from, args.s3diff_settings, S3DiffSettings(**base))
+    args.settings_sources = chosen.describe()
+    return chosen.record if chosen.sources else None
+
+
+def _report(result, args: argparse.Namespace | None = None) -> None:
     print(result.summary())
+    if getattr(args, "settings_sources", None):
+        print(args.settings_sources)
     for row in result.held_out[-1:]:
         print(f"held-out at step {row['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"))
 
@@ -373,7 +386,7 @@ def run_sr(args: argparse.Namespace) -> int:
         codecs=tuple(args.codecs or ()),
     )
     batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
-    _report(train_sr(config, batches, held_out))
+    _report(train_sr(config, batches, held_out), args)
     return 0
 
 
@@ -398,5 +411,5 @@ def run_post(args: argparse.Namespace) -> int:
         codecs=tuple(args.codecs or ()),
     )
     batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
-    _report(train_post(config, batches, held_out))
+    _report(train_post(config, batches, held_out), args)
     return 0

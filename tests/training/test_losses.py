@@ -43,7 +43,7 @@ def test_discriminator_loss_trains_the_discriminator_only() -> None:
     discriminator = PatchDiscriminator(base_channels=8)
     fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
     assert discriminator(fake).shape == (2, 1, 4, 4)
-    loss = RestorationLoss.discriminator_loss(discriminator, torch.rand(2, 3, 32, 32), fake)
+    loss = RestorationLoss("mse").discriminator_loss(discriminator, torch.rand(2, 3, 32, 32), fake)
     loss.backward()
     assert fake.grad is None
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in discriminator.parameters())

@@ -1,7 +1,7 @@
 """S3Diff's GAN discriminator: vision-aided (Kumari et al., ``vision-aided-loss``), DINO ViT-B/16 + trained heads.
 
 What ``vision_aided_loss.Discriminator(cv_type="dino", output_type="conv_multi_level",
-loss_type="multilevel_hinge")`` computes, written here because the package fetches DINO through
+loss_type=...)`` computes, written here because the package fetches DINO through
 ``torch.hub`` (code and weights downloaded at run time), which we never do:
   - DiffAugment (color, translation 1/8, cutout 1/2) on every image the discriminator sees;
   - pixels [-1, 1] -> [0, 1] -> 224 x 224 (area) -> normalised (the package's mean and std);
@@ -9,7 +9,10 @@ loss_type="multilevel_hinge")`` computes, written here because the package fetch
     patch tokens of the first two as 768 x 14 x 14 maps, the class token of the last;
   - per map: BlurPool, spectral-norm conv 3x3/2 (768 -> 128), LeakyReLU, BlurPool, conv 1x1/2 -> logits;
     for the class token: spectral-norm Linear(768, 128), LeakyReLU, Linear(128, 1);
-  - multi-level hinge: generator -sum mean(logits), discriminator sum mean(relu(1 -/+ logits)).
+  - the loss over the three logit levels is TrainConfig.gan_loss (training/gan_losses.py): S3Diff trains with
+    the package's ``multilevel_sigmoid_s`` ("sigmoid-0.8": binary cross-entropy, label 0.8 for real and for
+    the generator, 0 for fake; its D loss x 0.5); "hinge" (``multilevel_hinge``) stays the default when
+    gan_loss is not given, as before it was a choice.
 DINO's weights: ``dino_vitbase16_pretrain.pth`` (a plain state dict) in the torch hub cache's checkpoints/
 folder, or a path given; FileNotFoundError naming it otherwise. Only the heads train and are saved.
 """
@@ -105,7 +108,7 @@ def _map_head(dim: int, width: int = 128) -> nn.Sequential:
 
 
 class VisionAidedDiscriminator(nn.Module):
-    """image (B x 3 x H x W in [-1, 1]) -> 3 logit tensors; brings its own multi-level hinge loss."""
+    """image (B x 3 x H x W in [-1, 1]) -> 3 logit tensors (two B x h x w maps, B x 1 for the class token)."""
 
     def __init__(self, backbone: DinoViT | None = None, weights: str | Path | None = None, augment: bool = True):
         super().__init__()
@@ -152,14 +155,6 @@ class VisionAidedDiscriminator(nn.Module):
         return [head(m).squeeze(1) for head, m in zip(self.maps, maps, strict=True)] + [
             self.token(chosen[2][:, 0].float())
         ]
-
-    @staticmethod
-    def generator_loss(logits: list[torch.Tensor]) -> torch.Tensor:
-        return sum(-level.mean() for level in logits)
-
-    @staticmethod
-    def discriminator_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
-        return sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake, strict=True))
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """The heads only (the DINO backbone is a pretrained file)."""

@@ -1,4 +1,4 @@
-"""S3Diff's loss preset: LPIPS(vgg) and the vision-aided DINO discriminator with its multi-level hinge loss."""
+"""S3Diff's loss preset: LPIPS(vgg) and the vision-aided DINO discriminator (multi-level logits, hinge by default)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from training.gan_losses import adversarial_loss
 from training.loop import TrainConfig
 from training.losses import LossWeights, RestorationLoss, load_lpips, lpips_backbone_file
 from training.models.augment import diff_augment
@@ -37,8 +38,10 @@ def test_discriminator_shapes_hinge_loss_and_frozen_backbone() -> None:
     assert discriminator.token[0].parametrizations.weight.original.grad.abs().sum() > 0
     assert all(p.grad is None for p in discriminator.backbone.parameters())
     real, fake = [torch.full((2, 3), 2.0)], [torch.full((2, 3), -2.0)]
-    assert discriminator.discriminator_loss(real, fake).item() == 0  # both beyond the hinge margin
-    assert discriminator.generator_loss([torch.full((2, 3), 0.5), torch.ones(2, 1)]).item() == -1.5
+    hinge = adversarial_loss(real, "hinge", "real") + adversarial_loss(fake, "hinge", "fake")
+    assert hinge.item() == 0  # both beyond the hinge margin
+    assert adversarial_loss([torch.full((2, 3), 0.5), torch.ones(2, 1)], "hinge", "generator").item() == -1.5
+    assert TrainConfig("o", 1, discriminator="vision-aided-dino").gan_loss == "hinge"  # its default, as before
     assert set(discriminator.trainable_state_dict()) and not any(
         name.startswith("backbone.") for name in discriminator.trainable_state_dict()
     )
