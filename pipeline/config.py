@@ -31,6 +31,7 @@ class FactoryConfig:
     presets: tuple[tuple[str, str], ...] = ()  # (codec, preset) overrides of the codec defaults
     threads: int = 1
     png_compression: int = 3
+    lq_variants: int = 1  # independently seeded degradations per picture (training: a fresh one each epoch)
     image_column: str | None = None  # parquet sources: the image-bytes column (None: detected)
     label_column: str | None = None  # parquet sources: the label column (None: 'label' or 'cls' if present)
     extra: dict = field(default_factory=dict, compare=False, hash=False)
@@ -48,6 +49,8 @@ class FactoryConfig:
             raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if not self.qps and not self.crfs:
             raise ValueError("give at least one QP or CRF point")
+        if self.lq_variants < 1:
+            raise ValueError(f"lq_variants must be >= 1, got {self.lq_variants}")
 
     def preset_for(self, codec: str) -> str:
         return dict(self.presets).get(codec, get_codec(codec).default_preset)
@@ -60,12 +63,15 @@ class FactoryConfig:
 
 BASE_FIELDS = ("size", "crop", "degradation", "scale", "seed", "shard_size", "png_compression")
 SOURCE_COLUMN_FIELDS = ("image_column", "label_column")  # hashed only when set: older datasets keep their hash
+ADDED_BASE_FIELDS = {"lq_variants": 1}  # hashed only when not this value: older datasets keep their hash
 
 
 def base_config_hash(config: FactoryConfig, listing_digest: str) -> str:
     """Hash of what decides the base group's bytes (the source listing included, not the OUT path)."""
     columns = {name: getattr(config, name) for name in SOURCE_COLUMN_FIELDS if getattr(config, name) is not None}
-    return _hash({"listing": listing_digest, **{name: getattr(config, name) for name in BASE_FIELDS}, **columns})
+    added = {name: getattr(config, name) for name, old in ADDED_BASE_FIELDS.items() if getattr(config, name) != old}
+    fields = {name: getattr(config, name) for name in BASE_FIELDS}
+    return _hash({"listing": listing_digest, **fields, **columns, **added})
 
 
 def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder_version: str) -> str:

@@ -110,6 +110,8 @@ def _record_dataset(
         crop=config.crop,
         source=config.source,
     )
+    if config.lq_variants != 1:  # datasets with one LQ per picture keep their dataset.json as it was
+        info["lq_variants"] = config.lq_variants
     expected = {}
     for group in (BASE_GROUP, *config.codecs):
         previous = info["groups"].get(group, {})

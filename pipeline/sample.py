@@ -1,4 +1,8 @@
-"""One input image -> the base members of one sample: decode -> crop -> degrade -> PNG (plain functions)."""
+"""One input image -> the base members of one sample: decode -> crop -> degrade -> PNG (plain functions).
+
+With FactoryConfig.lq_variants K > 1 the clean picture is degraded K times, each with its own seeded
+generator (variant 0 exactly as with K = 1); meta.json's "degradation" records variant 0, "lq_variants"
+the others by member."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pipeline.decode_image import decode_image
 from pipeline.degrade import degrade, rng_for_sample
 from pipeline.sources import SourceItem, read_bytes
 from shards.dataset_info import to_json_bytes
-from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX
+from shards.layout import CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX, lq_suffix
 from shards.png import encode_png
 
 
@@ -41,8 +45,14 @@ def make_base_sample(
         meta["label"] = item.label
     if item.fields is not None:
         meta["source_fields"] = json.loads(item.fields)
-    return {
+    members = {
         CLEAN_SUFFIX: encode_png(clean, config.png_compression),
         LQ_SUFFIX: encode_png(lq, config.png_compression),
-        META_SUFFIX: to_json_bytes(meta),
     }
+    if config.lq_variants > 1:  # more degradations of the same clean picture, each seeded by its number
+        meta["lq_variants"] = {}
+        for variant in range(1, config.lq_variants):
+            rng = rng_for_sample(f"lq{variant}:{item.key_hint}", config.seed)
+            lq, meta["lq_variants"][lq_suffix(variant)] = degrade(clean, config.degradation, rng, config.scale)
+            members[lq_suffix(variant)] = encode_png(lq, config.png_compression)
+    return {**members, META_SUFFIX: to_json_bytes(meta)}

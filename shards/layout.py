@@ -3,6 +3,7 @@ verify, stats) import every name from here; no member name or path is spelled an
 
     dataset.json                   schema version, config, grid, seeds, codec versions
     base/base-000123.tar           per sample: <key>.clean.png, <key>.lq.png, <key>.meta.json
+                                   (+ <key>.lq1.png ... lq{K-1}.png: more degradations, --lq-variants K)
     x264/x264-000123.tar           per sample: <key>.qp32.h264 ... + <key>.meta.json (bpp, psnr, sha256 per picture)
     manifest/x264-000123.parquet   one row per (sample, codec, picture); manifest/base-*.parquet: one row per sample
     failures/base-000123.parquet   inputs that could not be used: (source, reason)
@@ -29,6 +30,26 @@ LIBRARY_NAMES = {name: codec.library for name, codec in CODECS.items()}
 CLEAN_SUFFIX = "clean.png"
 LQ_SUFFIX = "lq.png"
 META_SUFFIX = "meta.json"
+
+
+def lq_suffix(variant: int) -> str:
+    """The member of a sample's LQ picture number `variant`: 'lq.png' (the first, the only one unless the
+    dataset was made with --lq-variants K), then 'lq1.png' ... 'lq{K-1}.png' (independently seeded)."""
+    return LQ_SUFFIX if variant == 0 else f"lq{variant}.png"
+
+
+def lq_variant_count(suffixes) -> int:
+    """How many LQ variants a base sample's members (suffixes) hold: variants 0, 1, ... as lq_suffix names them."""
+    count = 0
+    while lq_suffix(count) in suffixes:
+        count += 1
+    return count
+
+
+def base_suffixes(lq_variants: int) -> set[str]:
+    """Every member suffix of a base sample with `lq_variants` LQ pictures."""
+    return {CLEAN_SUFFIX, META_SUFFIX, *(lq_suffix(variant) for variant in range(lq_variants))}
+
 
 # Which picture of the sample a bitstream codes: the clean target X, or the SR input X̃ upsampled to size.
 CLEAN_PICTURE, LQ_PICTURE = "clean", "lq"

@@ -32,7 +32,9 @@ from shards.layout import (
     CODEC_GROUPS,
     LQ_SUFFIX,
     META_SUFFIX,
+    base_suffixes,
     bitstream_suffix,
+    lq_variant_count,
     manifest_path,
     shard_path,
 )
@@ -196,7 +198,7 @@ def _check_base(
         report.problems.append(Problem(shard, "the base manifest does not list the tar's keys in the tar's order"))
     cleans = {}
     for key, members in samples:
-        if set(members) != {CLEAN_SUFFIX, LQ_SUFFIX, META_SUFFIX}:
+        if set(members) != base_suffixes(max(1, lq_variant_count(members))):
             report.problems.append(Problem(f"{shard}: {key}", f"members {sorted(members)}"))
             continue
         try:

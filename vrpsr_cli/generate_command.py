@@ -35,6 +35,12 @@ def add_parser(subparsers) -> None:
         "--lq-grid", action="store_true", help="also code the SR input upsampled to --size (target rates)"
     )
     parser.add_argument("--size", type=int, default=512, help="crop size of the clean target")
+    parser.add_argument(
+        "--lq-variants",
+        type=int,
+        default=1,
+        help="independently seeded degradations per picture (loader: one per epoch)",
+    )
     parser.add_argument("--crop", choices=("center", "random"), default="center")
     parser.add_argument("--degradation", default="s3diff", help="degradation preset: s3diff or realesrgan")
     parser.add_argument("--scale", type=int, default=4)
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         image_column=args.image_column,
         label_column=args.label_column,
+        lq_variants=args.lq_variants,
     )
     summary = run_factory(
         config,

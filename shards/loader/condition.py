@@ -17,11 +17,12 @@ from shards.layout import (
     CLEAN_SUFFIX,
     CODEC_GROUPS,
     LIBRARY_NAMES,
-    LQ_SUFFIX,
     META_SUFFIX,
     bitstream_suffix,
+    lq_suffix,
+    lq_variant_count,
 )
-from shards.loader.plan import rng_for
+from shards.loader.plan import lq_variant, rng_for
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def sample_condition(
         bpp=target.bpp,
         bpp_slight=slight.bpp,
         clean_png=_member(members, BASE_GROUP, CLEAN_SUFFIX, where),
-        lq_png=_member(members, BASE_GROUP, LQ_SUFFIX, where),
+        lq_png=_member(members, BASE_GROUP, lq_suffix(_lq_variant(members, seed, key, epoch)), where),
         bitstream=_member(members, codec, bitstream_suffix(codec, target.name), where),
         bitstream_slight=_member(members, codec, bitstream_suffix(codec, slight.name), where),
         sha256=target.sha256,
@@ -137,6 +138,11 @@ def condition_prompt(codec: str, bpp: float) -> str:
 def codec_onehot(codec: str) -> list[float]:
     """One-hot over layout.CODEC_GROUPS (x264, x265, vvenc: the order of training.condition.CODEC_NAMES)."""
     return [1.0 if codec == name else 0.0 for name in CODEC_GROUPS]
+
+
+def _lq_variant(members: Mapping[str, Mapping[str, bytes]], seed: int, key: str, epoch: int | str) -> int:
+    """The LQ picture this epoch reads, of those the sample holds (one, unless made with --lq-variants)."""
+    return lq_variant(lq_variant_count(members.get(BASE_GROUP, {})), seed, key, epoch)
 
 
 def _member(members: Mapping[str, Mapping[str, bytes]], group: str, suffix: str, where: str) -> bytes:

@@ -144,3 +144,15 @@ def resampled_blocks(
 
 def block_permutation(size: int, *parts: int | str) -> np.ndarray:
     return rng_for(*parts, "block-order").permutation(size)
+
+
+def lq_variant(count: int, seed: int, key: str, epoch: int | str) -> int:
+    """Which of a sample's `count` LQ pictures (vrpsr generate --lq-variants) epoch `epoch` reads: epochs
+    c*K ... c*K + K-1 walk one permutation of the K variants, drawn from (seed, key, c), so any K consecutive
+    epochs from a multiple of K show each variant once. A resampled stream's draw (a str) picks uniformly."""
+    if count <= 1:
+        return 0
+    if isinstance(epoch, str):
+        return int(rng_for(seed, epoch, key, "lq-variant").integers(count))
+    cycle, position = divmod(epoch, count)
+    return int(rng_for(seed, cycle, key, "lq-variants").permutation(count)[position])
