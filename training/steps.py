@@ -55,8 +55,9 @@ def add_extra_terms(
     return loss, parts
 
 
-def next_batch(run: Run, stream: Iterator[Batch], losses: dict[str, float], done: int, micro_step: int) -> Batch:
-    """The next batch on the device; the wait is added to losses["data_seconds"], the keys to the sample log."""
+def next_raw_batch(run: Run, stream: Iterator[Batch], losses: dict[str, float], done: int, micro_step: int) -> Batch:
+    """The next batch as the loader gives it; the wait is added to losses["data_seconds"], the keys to the
+    sample log."""
     waited = time.perf_counter()
     raw = next(stream)
     losses["data_seconds"] += time.perf_counter() - waited  # time the model waited for data
@@ -65,7 +66,7 @@ def next_batch(run: Run, stream: Iterator[Batch], losses: dict[str, float], done
         run.sample_log.write(
             {"step": done, "micro_step": micro_step, "rank": run.accelerator.process_index, "keys": keys}
         )
-    return to_device(raw, run.accelerator.device)
+    return raw
 
 
 def synced(run: Run, module: torch.nn.Module, micro_step: int):
@@ -99,7 +100,7 @@ def summed_step(run: Run, forward, stream: Iterator[Batch], done: int) -> dict[s
     losses: dict[str, float] = defaultdict(float)
     started, accumulation = time.perf_counter(), config.gradient_accumulation_steps
     for micro_step in range(accumulation):
-        batch = next_batch(run, stream, losses, done, micro_step)
+        batch = to_device(next_raw_batch(run, stream, losses, done, micro_step), accelerator.device)
         with synced(run, model, micro_step):
             with accelerator.autocast():
                 prediction, target, *extras = forward(model, batch)
@@ -129,12 +130,13 @@ def separate_step(run: Run, forward, stream: Iterator[Batch], done: int) -> dict
     model.train()
     losses: dict[str, float] = defaultdict(float)
     started, accumulation = time.perf_counter(), config.gradient_accumulation_steps
-    batches = [next_batch(run, stream, losses, done, micro_step) for micro_step in range(accumulation)]
+    # the update's batches stay as the loader gave them (uint8, host) until each phase moves one to the device
+    batches = [next_raw_batch(run, stream, losses, done, micro_step) for micro_step in range(accumulation)]
     losses["lr"] = run.states["scheduler"].get_last_lr()[0]
     for micro_step, batch in enumerate(batches):  # (a) MSE + LPIPS (+ a forward's own *_loss terms)
         with synced(run, model, micro_step):
             with accelerator.autocast():
-                prediction, target, *extras = forward(model, batch)
+                prediction, target, *extras = forward(model, to_device(batch, accelerator.device))
                 loss, parts = add_extra_terms(*run.criterion.reconstruction_loss(prediction, target), extras)
             accelerator.backward(loss / accumulation)
         for name, value in parts.items():
@@ -144,7 +146,7 @@ def separate_step(run: Run, forward, stream: Iterator[Batch], done: int) -> dict
     for micro_step, batch in enumerate(batches):  # (b) a second forward, the GAN term alone
         with synced(run, model, micro_step):
             with accelerator.autocast():
-                prediction, target, *_ = forward(model, batch)
+                prediction, target, *_ = forward(model, to_device(batch, accelerator.device))
                 adversarial = run.criterion.adversarial_loss(prediction, discriminator)
             accelerator.backward(config.loss_weights.gan * adversarial / accumulation)
         losses["gan"] += adversarial.item() / accumulation
