@@ -70,10 +70,8 @@ def test_s3diff_settings_override_what_init_from_gives(tmp_path: Path, capsys) -
 
 def test_sr_init_from_an_imported_model_samples_the_latent(tmp_path: Path) -> None:
     checkpoint = _checkpoint(tmp_path / "s3diff", "generator", s3diff_baseline())
-    args = _args(
-        "sr", "--data", "x", "--output-dir", str(tmp_path), "--steps", "1", "--backbone", "s3diff",
-        "--init-from", str(checkpoint), "--no-simulator",
-    )  # fmt: skip
+    argv = f"sr --data x --output-dir {tmp_path} --steps 1 --backbone s3diff --init-from {checkpoint} --no-simulator"
+    args = _args(*argv.split())
     _, generator, _ = _stage_two_parts(args)
     assert generator.s3diff["latent"] == "sample" and generator.init_weights == str(checkpoint)
     assert generator.s3diff["degradation_input_scale"] == 4  # an SR generator's default (the LQ at 1/4)
