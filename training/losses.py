@@ -10,7 +10,7 @@ GAN: the loss named by ``gan_loss`` (training/gan_losses.py: non-saturating, hin
 discriminator's logits; the discriminator's loss (real + fake) is scaled by ``discriminator_weight``
 (S3Diff: 0.5, its lambda_gan). ``target="mse"`` keeps only the MSE term (the Table 3 (e) ablation: no
 LPIPS network, no discriminator). Images are in [-1, 1] everywhere. The loop calls the parts separately
-for S3Diff's step structure (training/gan_steps.py): `reconstruction_loss`, `adversarial_loss`, and
+for S3Diff's step structure (training/steps.py): `reconstruction_loss`, `adversarial_loss`, and
 `discriminator_half` for real and for fake.
 """
 
