@@ -15,7 +15,8 @@ S3DIFF_GUIDANCE_SCALE = 1.07
 
 def official_vrpsr(degradation_input_scale: int = 1) -> S3DiffSettings:
     """VRPSR's S3DiffMetaEmbed: kB in prompt and vector, libx264/libx265/libx266, sampled latent.
-    The DEResNet sees the LQ at its own size in SR (scale 4: our SR input is upsampled), else the input."""
+    The DEResNet sees its input downscaled by `degradation_input_scale`; the official inference (sf 1)
+    scores every model's input at its own size (1), which the importers record."""
     return S3DiffSettings(
         condition_units="official-kB", latent="sample", degradation_input_scale=degradation_input_scale
     )

@@ -4,7 +4,9 @@ The published file pickles the whole nn.Module, which we do not unpickle: it is 
 one-line conversion to its state dict (run where the official code is installed), and that state
 dict is what this importer reads. Keys: Real-ESRGAN's, plus per RRDB ``eb1`` / ``eb2`` (Linear-SiLU-
 Linear on the 4 x 16 timestep embedding of [one-hot, kB]) -> our ``codec_heads.0`` / ``codec_heads.1``.
-Recorded: scale 1 (LQ upsampled to the output, pixel-unshuffle 4), embedding "vrpsr", units official-kB.
+Recorded: scale 1 (LQ upsampled to the output, pixel-unshuffle 4), embedding "vrpsr", units official-kB,
+and the official forward and inference: long skip "vrpsr-official" (trunk + conv_body(trunk)) and output
+mapping "vrpsr-official" (clamp(-1, 1) * 0.5 + 0.5 before the codec, as its inference does).
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ GENERATOR = {
     "embed": True,
     "rrdbnet_embedding": "vrpsr",
     "condition_units": "official-kB",
+    "long_skip": "vrpsr-official",
+    "output_mapping": "vrpsr-official",
 }
 
 
 def official_rrdbnet(num_block: int = 23) -> RRDBNet:
-    return RRDBNet(scale=1, num_block=num_block, embedding="vrpsr", condition_units="official-kB")
+    return RRDBNet(
+        scale=1, num_block=num_block, embedding="vrpsr", condition_units="official-kB", long_skip="vrpsr-official"
+    )
 
 
 def map_realesrgan(state: dict) -> dict:

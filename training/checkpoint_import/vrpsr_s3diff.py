@@ -1,4 +1,7 @@
-"""VRPSR's vrpsr_s3diff.pkl (the recompression-aware S3Diff SR model) -> an SR checkpoint."""
+"""VRPSR's vrpsr_s3diff.pkl (the recompression-aware S3Diff SR model) -> an SR checkpoint.
+
+Recorded as the official inference runs it: the DEResNet scores the SR input at its own size
+(degradation_input_scale 1: the official configs/sr.yaml has sf 1), not the x4-downscaled picture."""
 
 from __future__ import annotations
 
@@ -20,6 +23,6 @@ def import_vrpsr_s3diff(
     model: nn.Module | None = None,
     kind: str = "vrpsr_s3diff",
 ) -> Path:
-    model = s3diff_model(official_vrpsr(4), pretrained, model, sr=True)
+    model = s3diff_model(official_vrpsr(1), pretrained, model, sr=True)
     fill_from_published(model, file, de_net, has_condition=True)
     return write_role(out, model, "generator", pretrained, kind, [file, de_net])

@@ -11,6 +11,11 @@ after its first and after its second dense block. The heads' last layers are zer
 initialisation the model computes exactly the plain RRDBNet with the same weights. With
 ``codec_aware=False`` the heads do not exist and ``condition`` is ignored (the ``--no-embed`` ablation:
 RRDBNet has no prompt path, so "prompt only" leaves it unconditioned).
+
+Long skip (``long_skip``, recorded): "esrgan" adds conv_body(trunk) to the conv_first output (ESRGAN,
+Real-ESRGAN and their .pth files); "vrpsr-official" is what the official RRDBNetEmbeddingProj.forward
+computes, trunk + conv_body(trunk) (its loop overwrites the conv_first output with the trunk), which the
+imported ``vrpsr_realesrgan`` weights were trained with.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch import nn
 from training.condition import CONDITION_DIM, EMBEDDINGS, condition_value
 
 UNSHUFFLE = {4: 1, 2: 2, 1: 4}  # scale -> pixel-unshuffle factor applied to the input
+LONG_SKIPS = ("esrgan", "vrpsr-official")
 CODEC_HEADS = "codec_heads"  # parameter-name part of the codec heads (absent from official weights)
 
 
@@ -102,11 +108,14 @@ class RRDBNet(nn.Module):
         num_out_ch: int = 3,
         embedding: str = "ours",
         condition_units: str = "bpp",
+        long_skip: str = "esrgan",
     ):
         super().__init__()
         if scale not in UNSHUFFLE:
             raise ValueError(f"RRDBNet scale must be one of {sorted(UNSHUFFLE)}, got {scale}")
-        self.scale, self.codec_aware = scale, codec_aware
+        if long_skip not in LONG_SKIPS:
+            raise ValueError(f"unknown RRDBNet long_skip {long_skip!r}; choose one of {', '.join(LONG_SKIPS)}")
+        self.scale, self.codec_aware, self.long_skip = scale, codec_aware, long_skip
         self.condition_units = condition_units  # "bpp", or "official-kB" (the published VRPSR model's)
         # "ours": SinusoidalEmbedding; "vrpsr": the official RRDBNetEmbeddingProj's (diffusers timestep embedding)
         self.embedding = EMBEDDINGS[embedding](dims_per_scalar) if codec_aware else None
@@ -145,7 +154,7 @@ class RRDBNet(nn.Module):
         trunk = features
         for block in self.body:
             trunk = block(trunk, embedding)
-        features = features + self.conv_body(trunk)
+        features = (trunk if self.long_skip == "vrpsr-official" else features) + self.conv_body(trunk)
         features = F.leaky_relu(self.conv_up1(F.interpolate(features, scale_factor=2, mode="nearest")), 0.2)
         features = F.leaky_relu(self.conv_up2(F.interpolate(features, scale_factor=2, mode="nearest")), 0.2)
         return self.conv_last(F.leaky_relu(self.conv_hr(features), 0.2))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from diffusers.models.embeddings import get_timestep_embedding
 from safetensors.torch import load_file
 
 from tests.training.published_s3diff import published_de_net
@@ -15,6 +15,7 @@ from training.checkpoint_import import import_de_net, import_vrpsr_realesrgan
 from training.checkpoint_import.vrpsr_realesrgan import official_rrdbnet
 from training.condition import condition_vector
 from training.inference import load_sr_checkpoint
+from training.models.rrdbnet import RRDBNet
 from training.models.s3diff.de_net import DEResNet
 
 
@@ -37,8 +38,20 @@ def _published_state(num_block: int) -> dict:
     return state
 
 
+def _official_embedding(temb: torch.Tensor, num_feat: int = 64) -> torch.Tensor:
+    """The official get_embedding: each of the 4 scalars by its get_timestep_embedding into num_feat // 4
+    dims (sin then cos, frequencies exp(-ln(10000) k / (half - 1)), k < half), concatenated."""
+    half = num_feat // 4 // 2
+    frequencies = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / (half - 1))
+    parts = []
+    for index in range(4):
+        angles = temb[:, index][:, None].float() * frequencies[None, :]
+        parts.append(torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1))
+    return torch.cat(parts, dim=1)
+
+
 def _public_forward(state: dict, x: torch.Tensor, temb: torch.Tensor, num_block: int) -> torch.Tensor:
-    """RRDBNetEmbeddingProj.forward (scale 1) written out over its state dict."""
+    """RRDBNetEmbeddingProj(scale=1).forward of the official rrdbnet_arch.py, line by line over its state dict."""
 
     def conv(name, h):
         return F.conv2d(h, state[f"{name}.weight"], state[f"{name}.bias"], padding=1)
@@ -46,21 +59,29 @@ def _public_forward(state: dict, x: torch.Tensor, temb: torch.Tensor, num_block:
     def linear(name, h):
         return F.linear(h, state[f"{name}.weight"], state[f"{name}.bias"])
 
-    embedding = torch.cat([get_timestep_embedding(temb[:, i], 16) for i in range(4)], dim=1)
-    feat = conv("conv_first", F.pixel_unshuffle(x, 4))
-    trunk = feat
-    for block in range(num_block):
-        out = trunk
-        for rdb in (1, 2, 3):
-            name, dense = f"body.{block}.rdb{rdb}", [out]
-            for index in range(1, 5):
-                dense.append(F.leaky_relu(conv(f"{name}.conv{index}", torch.cat(dense, 1)), 0.2))
-            out = conv(f"{name}.conv5", torch.cat(dense, 1)) * 0.2 + out
-            if rdb < 3:
-                head = f"body.{block}.eb{rdb}"
-                out = out + linear(f"{head}.2", F.silu(linear(f"{head}.0", embedding)))[:, :, None, None]
-        trunk = out * 0.2 + trunk
-    feat = feat + conv("conv_body", trunk)
+    def rdb(name, h):  # ResidualDenseBlock.forward
+        x1 = F.leaky_relu(conv(f"{name}.conv1", h), 0.2)
+        x2 = F.leaky_relu(conv(f"{name}.conv2", torch.cat((h, x1), 1)), 0.2)
+        x3 = F.leaky_relu(conv(f"{name}.conv3", torch.cat((h, x1, x2), 1)), 0.2)
+        x4 = F.leaky_relu(conv(f"{name}.conv4", torch.cat((h, x1, x2, x3), 1)), 0.2)
+        return conv(f"{name}.conv5", torch.cat((h, x1, x2, x3, x4), 1)) * 0.2 + h
+
+    def block(name, h, block_temb):  # RRDBEmbedProj.forward
+        embedding = _official_embedding(block_temb)
+        out = rdb(f"{name}.rdb1", h)
+        out = out + linear(f"{name}.eb1.2", F.silu(linear(f"{name}.eb1.0", embedding)))[:, :, None, None]
+        out = rdb(f"{name}.rdb2", out)
+        out = out + linear(f"{name}.eb2.2", F.silu(linear(f"{name}.eb2.0", embedding)))[:, :, None, None]
+        out = rdb(f"{name}.rdb3", out)
+        return out * 0.2 + h
+
+    b, c, hh, ww = x.shape  # pixel_unshuffle(x, scale=4)
+    feat = x.view(b, c, hh // 4, 4, ww // 4, 4).permute(0, 1, 3, 5, 2, 4).reshape(b, c * 16, hh // 4, ww // 4)
+    feat = conv("conv_first", feat)
+    for index in range(num_block):
+        feat = block(f"body.{index}", feat, temb)
+    body_feat = conv("conv_body", feat)
+    feat = feat + body_feat  # the official long skip: the trunk (feat was overwritten by the loop) plus conv_body
     feat = F.leaky_relu(conv("conv_up1", F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
     feat = F.leaky_relu(conv("conv_up2", F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
     return conv("conv_last", F.leaky_relu(conv("conv_hr", feat), 0.2))
@@ -81,18 +102,20 @@ def test_realesrgan_state_dict_imports_and_matches_the_public_forward(tmp_path: 
     with torch.no_grad():
         expected = _public_forward(state, image, kilobytes, num_block=2)
         assert (model(image, condition) - expected).abs().max() <= 1e-5
+        other = kilobytes.clone()
+        other[:, 3] = other[:, 3] * 3 + 1  # the condition heads are non-zero: another rate changes the output
+        assert (_public_forward(state, image, other, num_block=2) - expected).abs().max() > 1e-3
+        esrgan_skip = RRDBNet(scale=1, num_block=2, embedding="vrpsr", condition_units="official-kB")
+        esrgan_skip.load_state_dict(model.state_dict())  # ESRGAN's long skip: the test sees the difference
+        assert (esrgan_skip(image, condition) - expected).abs().max() > 1e-3
     generator = json.loads((out / "config.json").read_text())["generator"]
     assert generator["rrdbnet_embedding"] == "vrpsr" and generator["condition_units"] == "official-kB"
+    assert generator["long_skip"] == "vrpsr-official" and generator["output_mapping"] == "vrpsr-official"
     resolver = load_sr_checkpoint(str(out))  # the evaluation plug-in rebuilds it from the record
     picture = (image[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-    with torch.no_grad():
-        direct = (
-            (model(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 255, condition[:1]).clamp(0, 1) * 255)
-            .round()[0]
-            .permute(1, 2, 0)
-            .to(torch.uint8)
-            .numpy()
-        )
+    with torch.no_grad():  # the official inference maps the output by clamp(-1, 1) * 0.5 + 0.5 before the codec
+        output = model(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 255, condition[:1])
+        direct = ((output.clamp(-1, 1) * 0.5 + 0.5) * 255).round()[0].permute(1, 2, 0).to(torch.uint8).numpy()
     assert (resolver(picture, "x264", 0.5) == direct).all()
 
 
