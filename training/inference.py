@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.condition import condition_vector
+from training.models.backbone import mapped_output
 from training.models.build import (
     GENERATOR_PREFIX,
     UNTRAINED_SIMULATORS,
@@ -38,6 +39,8 @@ from training.models.build import (
 from training.models.post import PostProcessor
 from training.models.weights_files import MODEL_WEIGHTS, weights_file
 
+BACKBONE_PREFIX = GENERATOR_PREFIX + "backbone."  # a named network's own weights inside g_phi
+
 
 @torch.no_grad()
 def run_on_picture(
@@ -49,11 +52,13 @@ def run_on_picture(
     scale: int = 1,
     multiple: int = 1,
     signed: bool = False,
+    output_mapping: str = "clamp",
 ) -> np.ndarray:
     """Run an image-to-image model on one RGB uint8 picture (H x W x 3) at condition (codec, bpp).
 
     The picture is reflect-padded to a multiple of `multiple` and the output cropped to (H*scale, W*scale);
-    `signed`: the model works in [-1, 1] instead of [0, 1]. Returns RGB uint8.
+    `signed`: the model works in [-1, 1] instead of [0, 1]; else `output_mapping` (training/models/
+    backbone.py) maps the output to [0, 1]. Returns RGB uint8.
     """
     height, width = picture.shape[:2]
     parameter = next(itertools.chain(model.parameters(), model.buffers()))  # the JPEG proxy has only buffers
@@ -65,7 +70,7 @@ def run_on_picture(
         image = F.pad(image, (0, pad_right, 0, pad_bottom), mode=mode)
     condition = condition_vector(codec, bpp)[None].to(parameter.device)
     output = model(image, condition, None)[..., : height * scale, : width * scale].float()
-    output = (output.clamp(-1, 1) + 1) * 127.5 if signed else output.clamp(0, 1) * 255.0
+    output = (output.clamp(-1, 1) + 1) * 127.5 if signed else mapped_output(output, output_mapping) * 255.0
     return output.round()[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
 
@@ -78,6 +83,7 @@ class SuperResolver:
 
     generator: nn.Module
     name: str = "sr"
+    output_mapping: str = "clamp"  # the generator record's (training/models/backbone.py OUTPUT_MAPPINGS)
 
     def __post_init__(self) -> None:
         self.generator.eval()
@@ -94,6 +100,7 @@ class SuperResolver:
             bpp,
             scale=self.input_scale,
             multiple=int(getattr(self.generator, "size_multiple", 1)),
+            output_mapping=self.output_mapping,
         )
 
 
@@ -122,16 +129,23 @@ def load_sr_checkpoint(checkpoint: str, scale: int | None = None, use_ema: bool 
     folder = Path(checkpoint).expanduser()
     spec = generator_spec_of(read_run_config(folder), str(folder))
     file = weights_file(folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
-    if any(name.startswith(GENERATOR_PREFIX) for name in load_file(str(file))):
+    weights = load_file(str(file))
+    if any(name.startswith(GENERATOR_PREFIX) for name in weights):
+        backbone = {
+            name.removeprefix(BACKBONE_PREFIX): value
+            for name, value in weights.items()
+            if name.startswith(BACKBONE_PREFIX)
+        }
         generator = build_generator(
-            replace(spec, init_weights=None, pretrained=spec.pretrained if spec.backbone == "s3diff" else None)
+            replace(spec, init_weights=None, pretrained=spec.pretrained if spec.backbone == "s3diff" else None),
+            backbone_state=backbone if spec.backbone.startswith("spandrel:") and backbone else None,
         )
-        load_generator_weights(generator, file)
+        load_generator_weights(generator, file, record=f"generator recorded in {folder / 'config.json'}")
     else:
         generator = build_generator(spec)
     if scale is not None and generator.scale not in (1, scale):
         raise ValueError(f"{folder}: generator scale {generator.scale} fits neither 1 nor the protocol's {scale}")
-    return SuperResolver(generator, name=folder.parent.parent.name or "sr")
+    return SuperResolver(generator, name=folder.parent.parent.name or "sr", output_mapping=spec.output_mapping)
 
 
 @dataclass

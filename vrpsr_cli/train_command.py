@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vrpsr_cli.arguments import int_list, name_list, storage_options
+from vrpsr_cli.generator_arguments import add_generator_arguments, generator_spec
 
 
 def add_parser(subparsers) -> None:
@@ -260,28 +261,6 @@ def add_post_parser(trainers) -> None:
     post.set_defaults(run=run_post)
 
 
-def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backbone", choices=("rrdbnet", "s3diff"), default="rrdbnet")
-    parser.add_argument(
-        "--scale",
-        type=int,
-        choices=(4, 1),
-        default=None,
-        help="rrdbnet: 4 (default; from the S/4 LQ) or 1 (LQ upsampled, pixel-unshuffle); s3diff: 1",
-    )
-    parser.add_argument("--pretrained", default=None, help="Real-ESRGAN .pth (rrdbnet) or SD-Turbo folder (s3diff)")
-    parser.add_argument(
-        "--s3diff-settings",
-        default=None,
-        help="S3DiffSettings as a JSON file, or a checkpoint folder to take them from (--backbone s3diff)",
-    )
-    parser.add_argument("--init-weights", "--init-from", default=None, help="an SR checkpoint folder to start from")
-    parser.add_argument("--num-feat", type=int, default=64)
-    parser.add_argument("--num-block", type=int, default=23)
-    parser.add_argument("--num-grow-ch", type=int, default=32)
-    parser.add_argument("--no-embed", action="store_true", help="no 4-D condition embedding in the SR model")
-
-
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument(
         "--simulator",
@@ -312,21 +291,10 @@ def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> 
 def _stage_two_parts(args: argparse.Namespace):
     """TrainConfig (discriminator: flag, else --config, else unet), GeneratorSpec, SimulatorSpec or None."""
     from training.inference import simulator_spec_of
-    from training.models.build import GeneratorSpec
 
     train = train_config(args, discriminator="unet")
-    scale = args.scale or (1 if args.backbone == "s3diff" else 4)
-    generator = GeneratorSpec(
-        backbone=args.backbone,
-        scale=scale,
-        num_feat=args.num_feat,
-        num_block=args.num_block,
-        num_grow_ch=args.num_grow_ch,
-        embed=not args.no_embed,
-        pretrained=args.pretrained,
-        init_weights=args.init_weights,
-    )
-    if args.backbone == "s3diff" or args.s3diff_settings:
+    generator = generator_spec(args)
+    if generator.backbone == "s3diff" or args.s3diff_settings:
         settings = _chosen_s3diff_settings(args, args.init_weights, degradation_input_scale=4)
         generator = replace(generator, s3diff=settings or generator.s3diff)
     simulator = None

@@ -24,6 +24,7 @@ from training.models.condition_switches import SwitchedSimulator
 from training.models.discriminator import UNetDiscriminatorSN
 from training.models.hyperprior import HyperpriorSimulator
 from training.models.jpeg_proxy import JpegProxy
+from training.models.open_backbones import build_open_generator, open_source
 from training.models.post import PostProcessor
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
 from training.models.small_simulator import SmallSimulator
@@ -31,7 +32,7 @@ from training.models.weights_files import load_prefixed_weights, weights_file
 
 SIMULATOR_BACKBONES = ("small", "s3diff", "jpeg-proxy", "hyperprior")
 UNTRAINED_SIMULATORS = ("jpeg-proxy",)  # built as they are: no weights file
-GENERATOR_BACKBONES = ("rrdbnet", "s3diff")
+GENERATOR_BACKBONES = ("rrdbnet", "s3diff", "py:MODULE:ATTR", "spandrel:FILE.pth")
 DISCRIMINATORS = ("patch", "unet", "vision-aided-dino")
 GENERATOR_PREFIX = "generator."
 POST_PREFIX = "post."
@@ -94,6 +95,14 @@ class GeneratorSpec:
     s3diff: dict | None = None  # s3diff: its S3DiffSettings record; None: defaults (DEResNet on the LQ: 1/4)
     rrdbnet_embedding: str = "ours"  # rrdbnet: "ours" or "vrpsr" (the published RRDBNetEmbeddingProj's)
     condition_units: str = "bpp"  # rrdbnet: "bpp" or "official-kB" (s3diff: in its settings)
+    long_skip: str = "esrgan"  # rrdbnet: "esrgan", or "vrpsr-official" (the imported vrpsr_realesrgan's forward)
+    output_mapping: str = "clamp"  # "clamp" (ours) or "vrpsr-official" (training/models/backbone.py)
+    # named networks (training/models/open_backbones.py): backbone "py:MODULE:ATTR" or "spandrel:FILE.pth"
+    backbone_kwargs: dict | None = None  # py: the class's / factory's keyword arguments
+    condition: str | None = (
+        None  # none | native | bias[:MODULES] | film[:MODULES] (training/models/condition_adapter.py)
+    )
+    spandrel: dict | None = None  # spandrel: architecture id, hyper-parameters, scale, size multiple, file sha256
 
 
 @dataclass(frozen=True)
@@ -176,14 +185,19 @@ def load_simulator(spec: SimulatorSpec, trainable: bool = False, rate_conditione
 # ---- the SR generator g_phi
 
 
-def load_generator_weights(generator: nn.Module, path: str | Path) -> None:
-    """Load g_phi's weights from an SR (or post) checkpoint: the ``generator.*`` entries of its weights."""
-    load_prefixed_weights(generator, path, GENERATOR_PREFIX, "an SR checkpoint", "generator")
+def load_generator_weights(generator: nn.Module, path: str | Path, record: str = "") -> None:
+    """Load g_phi's weights from an SR (or post) checkpoint: the ``generator.*`` entries of its weights.
+    `record`: how the generator was described (named in the one-line error when the weights do not fit)."""
+    load_prefixed_weights(generator, path, GENERATOR_PREFIX, "an SR checkpoint", record or "generator")
 
 
-def build_generator(spec: GeneratorSpec) -> nn.Module:
-    """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights."""
-    if spec.backbone == "rrdbnet":
+def build_generator(spec: GeneratorSpec, backbone_state: dict | None = None) -> nn.Module:
+    """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights. Named networks
+    (py:, spandrel:) are wrapped with their condition adapter; `backbone_state`: a checkpoint's
+    ``backbone.*`` weights, from which a spandrel network is detected instead of its source file."""
+    if open_source(spec.backbone):
+        generator = build_open_generator(spec, backbone_state)
+    elif spec.backbone == "rrdbnet":
         generator = RRDBNet(
             spec.scale,
             spec.num_feat,
@@ -192,6 +206,7 @@ def build_generator(spec: GeneratorSpec) -> nn.Module:
             codec_aware=spec.embed,
             embedding=spec.rrdbnet_embedding,
             condition_units=spec.condition_units,
+            long_skip=spec.long_skip,
         )
         if spec.pretrained:
             load_realesrgan_weights(generator, spec.pretrained)

@@ -31,5 +31,17 @@ def load_prefixed_weights(module: nn.Module, path: str | Path, prefix: str, kind
         raise ValueError(f"{file} holds no {prefix}* weights (not {kind})")
     try:
         load_model_weights(module, state)
-    except (KeyError, RuntimeError) as error:
-        raise ValueError(f"{file} does not fit this {role}: {error}") from None
+    except (KeyError, RuntimeError, ValueError) as error:
+        expected = module.trainable_state_dict() if hasattr(module, "trainable_state_dict") else module.state_dict()
+        detail = first_mismatch(expected, state) or str(error).splitlines()[0]
+        raise ValueError(f"{file} does not fit the {role}: first mismatching key {detail}") from None
+
+
+def first_mismatch(expected: dict, found: dict) -> str | None:
+    """The first key (in the module's order) that is missing or of another shape, else the first unexpected one."""
+    for name, value in expected.items():
+        if name not in found:
+            return f"{name} (missing from the file)"
+        if tuple(found[name].shape) != tuple(value.shape):
+            return f"{name} (shape {tuple(found[name].shape)} in the file, {tuple(value.shape)} in the model)"
+    return next((f"{name} (not in the model)" for name in found if name not in expected), None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from torch import nn
 
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.build import GeneratorSpec, PostSpec, SimulatorSpec, build_generator, build_post, load_simulator
+from training.models.open_backbones import resolved_generator_spec
 from training.trainers.sr import RecompressionAwareSR, codec_condition, recorded, supervision_target, system_forward
 
 MODES = ("post", "sr-then-post", "joint")
@@ -134,6 +135,7 @@ def train_post(
     post: nn.Module | None = None,
 ) -> TrainResult:
     """Train (and checkpoint) h_phi, and g_phi in joint mode, as `config` says."""
+    config = replace(config, generator=resolved_generator_spec(config.generator))  # what a named network records
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_post_system(config, generator, simulator, post)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))

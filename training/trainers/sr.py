@@ -36,6 +36,7 @@ from torch import nn
 from training.condition import CODEC_NAMES, codec_index, condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.build import GeneratorSpec, SimulatorArchitecture, SimulatorSpec, build_generator, load_simulator
+from training.models.open_backbones import resolved_generator_spec
 from training.straight_through import real_codec_output, straight_through
 from training.trainable import load_trainable_state_dict, trainable_state_dict
 
@@ -195,6 +196,7 @@ def train_sr(
     simulator: nn.Module | None = None,
 ) -> TrainResult:
     """Train (and checkpoint) g_phi through the frozen simulator as `config` says."""
+    config = replace(config, generator=resolved_generator_spec(config.generator))  # what a named network records
     set_seed(config.train.seed)  # initial weights depend on the seed alone, not on what ran before
     system = build_sr_system(config, generator, simulator)
     return train(config.train, system, system_forward, batches, held_out, run_config=recorded(config, simulator))

@@ -1,0 +1,184 @@
+"""SR networks named by the user: ``py:MODULE:ATTR`` (+ kwargs) and ``spandrel:FILE.pth``, made codec-aware.
+
+  py:MODULE:ATTR     ATTR is an nn.Module class or a factory returning one, called with the recorded
+                     kwargs (``--backbone-kwargs``); random initial weights (seeded), or --init-weights.
+  spandrel:FILE      a published .pth / .safetensors whose architecture spandrel detects (ESRGAN,
+                     Real-ESRGAN Compact, SwinIR, HAT, DAT, SPAN, ...): the file's weights are the start.
+
+``resolved_generator_spec`` fills in what a run records so every loader rebuilds the same network with
+no flags: the discovered scale, the condition adapter, and for spandrel its architecture id,
+hyper-parameters, scale, size multiple and the file's sha256. A checkpoint rebuilds a spandrel network
+from its own saved weights (spandrel detects the architecture again, and it must equal the record), so
+the source file is needed only to start a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from training.models.backbone import ConditionedBackbone, discovered_scale, takes_condition
+from training.models.condition_adapter import (
+    ADAPTER_KINDS,
+    DEFAULT_MODULES,
+    FALLBACK_MODULES,
+    build_adapter,
+    parse_condition,
+)
+
+OPEN_SOURCES = ("py", "spandrel")
+
+
+def open_source(backbone: str) -> str | None:
+    """ "py" or "spandrel" for a named network (``py:...``, ``spandrel:...``), None for a built-in one."""
+    source, separator, _ = backbone.partition(":")
+    return source if separator and source in OPEN_SOURCES else None
+
+
+def python_backbone(backbone: str, kwargs: dict | None) -> nn.Module:
+    """``py:MODULE:ATTR`` -> ATTR(**kwargs) (a class or factory) or ATTR itself when it is a module."""
+    module_name, _, attribute = backbone.removeprefix("py:").partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"backbone {backbone!r}: expected py:package.module:Attribute")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"backbone {backbone!r} cannot be imported: {error}") from None
+    network = found if isinstance(found, nn.Module) else found(**(kwargs or {}))
+    if not isinstance(network, nn.Module):
+        raise ValueError(f"backbone {backbone!r} gave a {type(network).__name__}, not a torch nn.Module")
+    return network
+
+
+def spandrel_file_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A published file's state dict, tensors only (torch.load(weights_only=True), or safetensors)."""
+    from spandrel import canonicalize_state_dict
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"spandrel backbone file {path} not found")
+    if path.suffix == ".safetensors":
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure: the file needs code to load
+        raise ValueError(f"{path} is not a tensors-only .pth (torch.load weights_only=True: {error})") from None
+    return canonicalize_state_dict(state)
+
+
+def spandrel_network(state: dict[str, torch.Tensor], where: str):
+    """spandrel's ImageModelDescriptor for `state`; ValueError naming `where` when no SR architecture fits."""
+    from spandrel import MAIN_REGISTRY, ImageModelDescriptor, UnsupportedModelError
+
+    try:
+        descriptor = MAIN_REGISTRY.load(state)
+    except UnsupportedModelError:
+        raise ValueError(f"{where}: spandrel recognises no architecture in these weights") from None
+    if not isinstance(descriptor, ImageModelDescriptor) or descriptor.input_channels != 3:
+        raise ValueError(f"{where}: {descriptor.architecture.id} is not an RGB image-to-image network")
+    return descriptor
+
+
+def json_safe(value: object) -> object:
+    """Hyper-parameters as JSON: tuples -> lists, classes -> module.Name, other objects -> repr."""
+    if isinstance(value, dict):
+        return {str(name): json_safe(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def spandrel_record(descriptor, source: Path | None) -> dict:
+    record = {
+        "architecture": str(descriptor.architecture.id),
+        "hyperparameters": json_safe(getattr(descriptor.model, "hyperparameters", {})),
+        "scale": int(descriptor.scale),
+        "size_multiple": int(descriptor.size_requirements.multiple_of),
+    }
+    if source is not None:
+        record.update(file=str(source.expanduser().resolve()), sha256=sha256_of(source.expanduser()))
+    return record
+
+
+def check_spandrel_record(recorded: dict, found: dict, where: str) -> None:
+    """The network detected now must be the recorded one (architecture, hyper-parameters; the file's sha256)."""
+    for name in ("architecture", "sha256"):
+        if name in recorded and name in found and recorded[name] != found[name]:
+            raise ValueError(f"{where}: recorded spandrel {name} {recorded[name]} does not fit {found[name]}")
+    ours, theirs = recorded.get("hyperparameters", {}), found.get("hyperparameters", {})
+    for name in sorted(set(ours) | set(theirs)):
+        if json.dumps(ours.get(name)) != json.dumps(theirs.get(name)):
+            raise ValueError(
+                f"{where}: recorded {recorded.get('architecture')} hyper-parameter {name}={ours.get(name)!r} "
+                f"does not fit the weights ({theirs.get(name)!r})"
+            )
+
+
+def _named_network(spec, backbone_state: dict[str, torch.Tensor] | None) -> tuple[nn.Module, int, str, dict | None]:
+    """(network, size multiple, default condition modules, spandrel record or None)."""
+    if open_source(spec.backbone) == "py":
+        network = python_backbone(spec.backbone, spec.backbone_kwargs)
+        return network, int(getattr(network, "size_multiple", 1)), FALLBACK_MODULES, None
+    file = Path(spec.backbone.removeprefix("spandrel:")).expanduser()
+    if backbone_state is not None:  # rebuilt from a checkpoint's own weights
+        descriptor, where = spandrel_network(backbone_state, f"{spec.backbone} (checkpoint weights)"), spec.backbone
+        found = spandrel_record(descriptor, None)
+    else:
+        descriptor, where = spandrel_network(spandrel_file_state(file), str(file)), str(file)
+        found = spandrel_record(descriptor, file)
+    if spec.spandrel:
+        check_spandrel_record(spec.spandrel, found, where)
+    default_modules = DEFAULT_MODULES.get(found["architecture"], FALLBACK_MODULES)
+    return descriptor.model, found["size_multiple"], default_modules, found
+
+
+def build_open_generator(spec, backbone_state: dict[str, torch.Tensor] | None = None) -> ConditionedBackbone:
+    """g_phi for a ``py:`` or ``spandrel:`` GeneratorSpec; `backbone_state`: a checkpoint's backbone.* weights
+    (spandrel networks are then detected from them instead of read from the source file)."""
+    network, size_multiple, default_modules, _ = _named_network(spec, backbone_state)
+    native = takes_condition(network)
+    condition = spec.condition or ("native" if native else "bias")
+    kind, _ = parse_condition(condition)
+    if kind == "native" and not native:
+        raise ValueError(f"{spec.backbone}: condition 'native' needs forward(lq, condition); this one takes lq only")
+    if kind == "none" and native:
+        raise ValueError(f"{spec.backbone} takes the condition itself (forward(lq, condition)): use 'native'")
+    scale = discovered_scale(network, size_multiple, native)
+    if scale != spec.scale:
+        raise ValueError(f"{spec.backbone} is a x{scale} network, but the generator record says scale {spec.scale}")
+    adapter = build_adapter(network, condition, default_modules, size_multiple, native)
+    return ConditionedBackbone(network, scale, size_multiple, native, adapter)
+
+
+def resolved_generator_spec(spec):
+    """`spec` with what a run records for a named network: scale, condition and (spandrel) the source record.
+    Built-in backbones are returned unchanged."""
+    if open_source(spec.backbone) is None:
+        return spec
+    network, size_multiple, default_modules, record = _named_network(spec, None)
+    native = takes_condition(network)
+    condition = spec.condition or ("native" if native else "bias")
+    if not spec.embed:  # --no-embed: the unconditioned network (a native one refuses it when built)
+        condition = "none"
+    kind, modules = parse_condition(condition)
+    if kind in ADAPTER_KINDS and modules is None:
+        condition = f"{kind}:{default_modules}"  # recorded explicitly
+    scale = discovered_scale(network, size_multiple, native)
+    return replace(spec, scale=scale, condition=condition, spandrel=record)
