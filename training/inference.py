@@ -39,8 +39,6 @@ from training.models.build import (
 from training.models.post import PostProcessor
 from training.models.weights_files import MODEL_WEIGHTS, weights_file
 
-BACKBONE_PREFIX = GENERATOR_PREFIX + "backbone."  # a named network's own weights inside g_phi
-
 
 @torch.no_grad()
 def run_on_picture(
@@ -129,16 +127,10 @@ def load_sr_checkpoint(checkpoint: str, scale: int | None = None, use_ema: bool 
     folder = Path(checkpoint).expanduser()
     spec = generator_spec_of(read_run_config(folder), str(folder))
     file = weights_file(folder / ("ema.safetensors" if use_ema else MODEL_WEIGHTS))
-    weights = load_file(str(file))
-    if any(name.startswith(GENERATOR_PREFIX) for name in weights):
-        backbone = {
-            name.removeprefix(BACKBONE_PREFIX): value
-            for name, value in weights.items()
-            if name.startswith(BACKBONE_PREFIX)
-        }
+    if any(name.startswith(GENERATOR_PREFIX) for name in load_file(str(file))):
         generator = build_generator(
             replace(spec, init_weights=None, pretrained=spec.pretrained if spec.backbone == "s3diff" else None),
-            backbone_state=backbone if spec.backbone.startswith("spandrel:") and backbone else None,
+            structure_only=True,
         )
         load_generator_weights(generator, file, record=f"generator recorded in {folder / 'config.json'}")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
+from pathlib import Path
 
 BUILT_IN = ("rrdbnet", "s3diff")
 
@@ -33,8 +34,9 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backbone",
         type=backbone_name,
-        default="rrdbnet",
-        help="rrdbnet | s3diff | py:MODULE:ATTR (an nn.Module class or factory of your own) | spandrel:FILE.pth "
+        default=None,
+        help="default rrdbnet, or with --resume the network the checkpoint records; rrdbnet | s3diff | "
+        "py:MODULE:ATTR (an nn.Module class or factory of your own) | spandrel:FILE.pth "
         "(a published ESRGAN, Compact, SwinIR, HAT, DAT, SPAN ... file: its weights are the start); "
         "the convention is training/models/backbone.py SRBackbone",
     )
@@ -69,12 +71,29 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-embed", action="store_true", help="no 4-D condition embedding in the SR model")
 
 
+def recorded_generator(args: argparse.Namespace):
+    """With --resume and no --backbone: the GeneratorSpec the checkpoint records (None when it records none)."""
+    from training.checkpoint import latest_checkpoint
+    from training.inference import generator_spec_of, read_run_config
+
+    folder = latest_checkpoint(args.output_dir) if args.resume == "latest" else args.resume
+    if folder is None or not (Path(folder).expanduser() / "config.json").is_file():
+        return None
+    return generator_spec_of(read_run_config(folder), str(folder))
+
+
 def generator_spec(args: argparse.Namespace):
-    """The GeneratorSpec of the flags; a named network's (py:, spandrel:) is resolved: scale, condition, source."""
+    """The GeneratorSpec of the flags; a named network's (py:, spandrel:) is resolved: scale, condition, source.
+    --resume without --backbone takes the checkpoint's record (every generator flag then comes from it)."""
     from training.models.build import GeneratorSpec
     from training.models.open_backbones import open_source, resolved_generator_spec
     from training.models.s3diff.settings import settings_from_file
 
+    if args.backbone is None and args.resume:
+        recorded = recorded_generator(args)
+        if recorded is not None:
+            return recorded
+    args.backbone = args.backbone or "rrdbnet"
     named = open_source(args.backbone) is not None
     if not named and (args.backbone_kwargs is not None or args.condition is not None):
         raise ValueError(f"--backbone-kwargs and --condition are for py: and spandrel: backbones, not {args.backbone}")

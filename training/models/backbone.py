@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from training.condition import CONDITION_DIM
+from training.trainable import load_trainable_state_dict, trainable_state_dict
 
 OUTPUT_MAPPINGS = {
     "clamp": lambda output: output.clamp(0, 1),
@@ -129,3 +130,10 @@ class ConditionedBackbone(nn.Module):
             return self.backbone(image, condition) if self.native else self.backbone(image)
         with self.adapter.applied(self.backbone, condition):
             return self.backbone(image, condition) if self.native else self.backbone(image)
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """The parameters (what a checkpoint holds); buffers such as SwinIR's masks are rebuilt by the class."""
+        return trainable_state_dict(self)
+
+    def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        load_trainable_state_dict(self, state)

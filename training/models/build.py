@@ -191,12 +191,12 @@ def load_generator_weights(generator: nn.Module, path: str | Path, record: str =
     load_prefixed_weights(generator, path, GENERATOR_PREFIX, "an SR checkpoint", record or "generator")
 
 
-def build_generator(spec: GeneratorSpec, backbone_state: dict | None = None) -> nn.Module:
+def build_generator(spec: GeneratorSpec, structure_only: bool = False) -> nn.Module:
     """g_phi as `spec` says; s3diff needs SD-Turbo (`pretrained`), never random weights. Named networks
-    (py:, spandrel:) are wrapped with their condition adapter; `backbone_state`: a checkpoint's
-    ``backbone.*`` weights, from which a spandrel network is detected instead of its source file."""
+    (py:, spandrel:) are wrapped with their condition adapter; `structure_only` (a checkpoint's weights
+    follow): a spandrel network is built from its record instead of read from its source file."""
     if open_source(spec.backbone):
-        generator = build_open_generator(spec, backbone_state)
+        generator = build_open_generator(spec, structure_only)
     elif spec.backbone == "rrdbnet":
         generator = RRDBNet(
             spec.scale,

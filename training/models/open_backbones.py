@@ -6,17 +6,17 @@
                      Real-ESRGAN Compact, SwinIR, HAT, DAT, SPAN, ...): the file's weights are the start.
 
 ``resolved_generator_spec`` fills in what a run records so every loader rebuilds the same network with
-no flags: the discovered scale, the condition adapter, and for spandrel its architecture id,
+no flags: the discovered scale, the condition adapter, and for spandrel its architecture id, class,
 hyper-parameters, scale, size multiple and the file's sha256. A checkpoint rebuilds a spandrel network
-from its own saved weights (spandrel detects the architecture again, and it must equal the record), so
-the source file is needed only to start a run.
+from that record (its class called with the hyper-parameters) and loads its own weights over it, so the
+source file is needed only to start a run (or to rebuild a run that kept the network frozen).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import json
+import inspect
 from dataclasses import replace
 from pathlib import Path
 
@@ -105,54 +105,66 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def spandrel_record(descriptor, source: Path | None) -> dict:
-    record = {
+def spandrel_record(descriptor, source: Path) -> dict:
+    network = descriptor.model
+    return {
         "architecture": str(descriptor.architecture.id),
+        "class": f"{type(network).__module__}:{type(network).__qualname__}",
         "hyperparameters": json_safe(getattr(descriptor.model, "hyperparameters", {})),
         "scale": int(descriptor.scale),
         "size_multiple": int(descriptor.size_requirements.multiple_of),
+        "file": str(source.expanduser().resolve()),
+        "sha256": sha256_of(source.expanduser()),
     }
-    if source is not None:
-        record.update(file=str(source.expanduser().resolve()), sha256=sha256_of(source.expanduser()))
-    return record
 
 
-def check_spandrel_record(recorded: dict, found: dict, where: str) -> None:
-    """The network detected now must be the recorded one (architecture, hyper-parameters; the file's sha256)."""
-    for name in ("architecture", "sha256"):
-        if name in recorded and name in found and recorded[name] != found[name]:
-            raise ValueError(f"{where}: recorded spandrel {name} {recorded[name]} does not fit {found[name]}")
-    ours, theirs = recorded.get("hyperparameters", {}), found.get("hyperparameters", {})
-    for name in sorted(set(ours) | set(theirs)):
-        if json.dumps(ours.get(name)) != json.dumps(theirs.get(name)):
-            raise ValueError(
-                f"{where}: recorded {recorded.get('architecture')} hyper-parameter {name}={ours.get(name)!r} "
-                f"does not fit the weights ({theirs.get(name)!r})"
-            )
+def check_spandrel_source(recorded: dict, found: dict, where: str) -> None:
+    """The file read now must be the one the run recorded (sha256; hence architecture and hyper-parameters)."""
+    for name in ("sha256", "architecture", "hyperparameters"):
+        if name in recorded and recorded[name] != found[name]:
+            raise ValueError(f"{where} is not the file this run recorded ({name} {recorded[name]} -> {found[name]})")
 
 
-def _named_network(spec, backbone_state: dict[str, torch.Tensor] | None) -> tuple[nn.Module, int, str, dict | None]:
+def spandrel_from_record(record: dict, where: str) -> nn.Module:
+    """The recorded class called with the recorded hyper-parameters (random weights: a checkpoint's follow).
+    A hyper-parameter JSON could not hold (a class, e.g. SwinIR's norm_layer) must be the class's default."""
+    module_name, _, qualname = str(record.get("class", "")).partition(":")
+    try:
+        network_class = getattr(importlib.import_module(module_name), qualname)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"{where}: recorded spandrel class {record.get('class')!r} cannot be imported") from None
+    defaults = {name: p.default for name, p in inspect.signature(network_class).parameters.items()}
+    arguments = {}
+    for name, value in record.get("hyperparameters", {}).items():
+        default = defaults.get(name, inspect.Parameter.empty)
+        stored_as_text = default is not inspect.Parameter.empty and json_safe(default) != default
+        if stored_as_text and json_safe(default) != value:
+            raise ValueError(f"{where}: recorded hyper-parameter {name}={value!r} cannot be rebuilt from the record")
+        arguments[name] = default if stored_as_text else value
+    return network_class(**arguments)
+
+
+def _named_network(spec, structure_only: bool) -> tuple[nn.Module, int, str, dict | None]:
     """(network, size multiple, default condition modules, spandrel record or None)."""
     if open_source(spec.backbone) == "py":
         network = python_backbone(spec.backbone, spec.backbone_kwargs)
         return network, int(getattr(network, "size_multiple", 1)), FALLBACK_MODULES, None
-    file = Path(spec.backbone.removeprefix("spandrel:")).expanduser()
-    if backbone_state is not None:  # rebuilt from a checkpoint's own weights
-        descriptor, where = spandrel_network(backbone_state, f"{spec.backbone} (checkpoint weights)"), spec.backbone
-        found = spandrel_record(descriptor, None)
+    if structure_only and spec.spandrel:
+        record, where = spec.spandrel, f"generator {spec.backbone}"
+        network = spandrel_from_record(record, where)
     else:
-        descriptor, where = spandrel_network(spandrel_file_state(file), str(file)), str(file)
-        found = spandrel_record(descriptor, file)
-    if spec.spandrel:
-        check_spandrel_record(spec.spandrel, found, where)
-    default_modules = DEFAULT_MODULES.get(found["architecture"], FALLBACK_MODULES)
-    return descriptor.model, found["size_multiple"], default_modules, found
+        file = Path(spec.backbone.removeprefix("spandrel:")).expanduser()
+        descriptor = spandrel_network(spandrel_file_state(file), str(file))
+        network, record = descriptor.model, spandrel_record(descriptor, file)
+        if spec.spandrel:
+            check_spandrel_source(spec.spandrel, record, str(file))
+    return network, record["size_multiple"], DEFAULT_MODULES.get(record["architecture"], FALLBACK_MODULES), record
 
 
-def build_open_generator(spec, backbone_state: dict[str, torch.Tensor] | None = None) -> ConditionedBackbone:
-    """g_phi for a ``py:`` or ``spandrel:`` GeneratorSpec; `backbone_state`: a checkpoint's backbone.* weights
-    (spandrel networks are then detected from them instead of read from the source file)."""
-    network, size_multiple, default_modules, _ = _named_network(spec, backbone_state)
+def build_open_generator(spec, structure_only: bool = False) -> ConditionedBackbone:
+    """g_phi for a ``py:`` or ``spandrel:`` GeneratorSpec. `structure_only`: a checkpoint's weights follow, so a
+    recorded spandrel network is built from its record, not read from its source file."""
+    network, size_multiple, default_modules, _ = _named_network(spec, structure_only)
     native = takes_condition(network)
     condition = spec.condition or ("native" if native else "bias")
     kind, _ = parse_condition(condition)
@@ -172,7 +184,7 @@ def resolved_generator_spec(spec):
     Built-in backbones are returned unchanged."""
     if open_source(spec.backbone) is None:
         return spec
-    network, size_multiple, default_modules, record = _named_network(spec, None)
+    network, size_multiple, default_modules, record = _named_network(spec, False)
     native = takes_condition(network)
     condition = spec.condition or ("native" if native else "bias")
     if not spec.embed:  # --no-embed: the unconditioned network (a native one refuses it when built)
