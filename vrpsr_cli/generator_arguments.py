@@ -35,7 +35,7 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
         "--backbone",
         type=backbone_name,
         default=None,
-        help="default rrdbnet, or with --resume the network the checkpoint records; rrdbnet | s3diff | "
+        help="default rrdbnet, or the network recorded by --resume / --init-weights' checkpoint; rrdbnet | s3diff | "
         "py:MODULE:ATTR (an nn.Module class or factory of your own) | spandrel:FILE.pth "
         "(a published ESRGAN, Compact, SwinIR, HAT, DAT, SPAN ... file: its weights are the start); "
         "the convention is training/models/backbone.py SRBackbone",
@@ -71,28 +71,33 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-embed", action="store_true", help="no 4-D condition embedding in the SR model")
 
 
-def recorded_generator(args: argparse.Namespace):
-    """With --resume and no --backbone: the GeneratorSpec the checkpoint records (None when it records none)."""
-    from training.checkpoint import latest_checkpoint
+def recorded_generator(folder: str | Path | None):
+    """The GeneratorSpec a checkpoint folder records (None when it is no folder or records none)."""
     from training.inference import generator_spec_of, read_run_config
 
-    folder = latest_checkpoint(args.output_dir) if args.resume == "latest" else args.resume
     if folder is None or not (Path(folder).expanduser() / "config.json").is_file():
         return None
-    return generator_spec_of(read_run_config(folder), str(folder))
+    record = read_run_config(folder)
+    return generator_spec_of(record, str(folder)) if "generator" in record else None
 
 
 def generator_spec(args: argparse.Namespace):
     """The GeneratorSpec of the flags; a named network's (py:, spandrel:) is resolved: scale, condition, source.
-    --resume without --backbone takes the checkpoint's record (every generator flag then comes from it)."""
+    Without --backbone, --resume takes the checkpoint's record and --init-weights the record of the run it
+    names (every other generator flag then comes from the record)."""
+    from training.checkpoint import latest_checkpoint
     from training.models.build import GeneratorSpec
     from training.models.open_backbones import open_source, resolved_generator_spec
     from training.models.s3diff.settings import settings_from_file
 
     if args.backbone is None and args.resume:
-        recorded = recorded_generator(args)
+        recorded = recorded_generator(latest_checkpoint(args.output_dir) if args.resume == "latest" else args.resume)
         if recorded is not None:
             return recorded
+    if args.backbone is None and args.init_weights:  # start from an SR run (or import): its network, its weights
+        recorded = recorded_generator(args.init_weights)
+        if recorded is not None:
+            return replace(recorded, init_weights=args.init_weights)
     args.backbone = args.backbone or "rrdbnet"
     named = open_source(args.backbone) is not None
     if not named and (args.backbone_kwargs is not None or args.condition is not None):

@@ -42,6 +42,12 @@ def test_spandrel_file_trains_and_resumes_with_no_network_flags(runs, tmp_path, 
     assert "trained to step 3" in capsys.readouterr().out
     resumed = json.loads((output / "checkpoints/step-0000003/config.json").read_text())["generator"]
     assert resumed == record
+    post = ["train", "post", *_common(runs["data"]), "--output-dir", str(tmp_path / "post"), "--mode", "sr-then-post"]
+    sr_checkpoint = str(output / "checkpoints/step-0000003")
+    post += ["--simulator", str(runs["simulator"]), "--init-weights", sr_checkpoint, "--post-channels", "8,16"]
+    assert main(post) == 0  # the SR network comes from the SR run's record: no network flags
+    chained = json.loads((tmp_path / "post/checkpoints/step-0000001/config.json").read_text())["generator"]
+    assert chained == {**record, "init_weights": sr_checkpoint}
 
 
 def test_python_network_with_kwargs_trains_from_the_cli(runs, tmp_path) -> None:
