@@ -161,18 +161,24 @@ def _named_network(spec, structure_only: bool) -> tuple[nn.Module, int, str, dic
     return network, record["size_multiple"], DEFAULT_MODULES.get(record["architecture"], FALLBACK_MODULES), record
 
 
-def build_open_generator(spec, structure_only: bool = False) -> ConditionedBackbone:
-    """g_phi for a ``py:`` or ``spandrel:`` GeneratorSpec. `structure_only`: a checkpoint's weights follow, so a
-    recorded spandrel network is built from its record, not read from its source file."""
-    network, size_multiple, default_modules, _ = _named_network(spec, structure_only)
-    native = takes_condition(network)
-    condition = spec.condition or ("native" if native else "bias")
-    kind, _ = parse_condition(condition)
+def _condition_of(spec, native: bool, default_modules: str) -> str:
+    """The condition spec to build and record: given, else native / bias on the default modules; --no-embed: none."""
+    condition = "none" if not spec.embed else spec.condition or ("native" if native else "bias")
+    kind, modules = parse_condition(condition)
     if kind == "native" and not native:
         raise ValueError(f"{spec.backbone}: condition 'native' needs forward(lq, condition); this one takes lq only")
     if kind == "none" and native:
         raise ValueError(f"{spec.backbone} takes the condition itself (forward(lq, condition)): use 'native'")
-    scale = discovered_scale(network, size_multiple, native)
+    return f"{kind}:{default_modules}" if kind in ADAPTER_KINDS and modules is None else condition
+
+
+def build_open_generator(spec, structure_only: bool = False) -> ConditionedBackbone:
+    """g_phi for a ``py:`` or ``spandrel:`` GeneratorSpec. `structure_only`: a checkpoint's weights follow, so a
+    recorded spandrel network is built from its record, not read from its source file."""
+    network, size_multiple, default_modules, record = _named_network(spec, structure_only)
+    native = takes_condition(network)
+    condition = _condition_of(spec, native, default_modules)
+    scale = record["scale"] if record else discovered_scale(network, size_multiple, native)
     if scale != spec.scale:
         raise ValueError(f"{spec.backbone} is a x{scale} network, but the generator record says scale {spec.scale}")
     adapter = build_adapter(network, condition, default_modules, size_multiple, native)
@@ -186,11 +192,5 @@ def resolved_generator_spec(spec):
         return spec
     network, size_multiple, default_modules, record = _named_network(spec, False)
     native = takes_condition(network)
-    condition = spec.condition or ("native" if native else "bias")
-    if not spec.embed:  # --no-embed: the unconditioned network (a native one refuses it when built)
-        condition = "none"
-    kind, modules = parse_condition(condition)
-    if kind in ADAPTER_KINDS and modules is None:
-        condition = f"{kind}:{default_modules}"  # recorded explicitly
-    scale = discovered_scale(network, size_multiple, native)
-    return replace(spec, scale=scale, condition=condition, spandrel=record)
+    scale = record["scale"] if record else discovered_scale(network, size_multiple, native)
+    return replace(spec, scale=scale, condition=_condition_of(spec, native, default_modules), spandrel=record)
