@@ -120,7 +120,7 @@ def spandrel_record(descriptor, source: Path) -> dict:
 
 def check_spandrel_source(recorded: dict, found: dict, where: str) -> None:
     """The file read now must be the one the run recorded (sha256; hence architecture and hyper-parameters)."""
-    for name in ("sha256", "architecture", "hyperparameters"):
+    for name in ("sha256", "architecture"):
         if name in recorded and recorded[name] != found[name]:
             raise ValueError(f"{where} is not the file this run recorded ({name} {recorded[name]} -> {found[name]})")
 
@@ -136,8 +136,8 @@ def spandrel_from_record(record: dict, where: str) -> nn.Module:
     defaults = {name: p.default for name, p in inspect.signature(network_class).parameters.items()}
     arguments = {}
     for name, value in record.get("hyperparameters", {}).items():
-        default = defaults.get(name, inspect.Parameter.empty)
-        stored_as_text = default is not inspect.Parameter.empty and json_safe(default) != default
+        default = defaults.get(name)
+        stored_as_text = not isinstance(default, (bool, int, float, str, list, tuple, dict, type(None)))
         if stored_as_text and json_safe(default) != value:
             raise ValueError(f"{where}: recorded hyper-parameter {name}={value!r} cannot be rebuilt from the record")
         arguments[name] = default if stored_as_text else value
