@@ -88,7 +88,6 @@ def generator_spec(args: argparse.Namespace):
     from training.checkpoint import latest_checkpoint
     from training.models.build import GeneratorSpec
     from training.models.open_backbones import open_source, resolved_generator_spec
-    from training.models.s3diff.settings import settings_from_file
 
     if args.backbone is None and args.resume:
         recorded = recorded_generator(latest_checkpoint(args.output_dir) if args.resume == "latest" else args.resume)
@@ -115,8 +114,6 @@ def generator_spec(args: argparse.Namespace):
         backbone_kwargs=args.backbone_kwargs,
         condition=args.condition,
     )
-    if args.s3diff_settings:
-        spec = replace(spec, s3diff=settings_from_file(args.s3diff_settings))
     if named:
         spec = resolved_generator_spec(spec)
         if args.scale is not None and args.scale != spec.scale:
