@@ -13,6 +13,7 @@ from pipeline.config import FactoryConfig
 from pipeline.driver_loop import BoundedLoop, Submission
 from pipeline.failures import TaskFailure, describe_error, record_task_failures
 from pipeline.progress import FactoryProgress
+from pipeline.ray_banner import quiet_local_token_banner
 from pipeline.ray_tasks import TASK_RETRIES, base_task, base_task_memory, codec_task, codec_task_memory
 from pipeline.run_plan import RunPlan, prepare_run, stream_plan
 from pipeline.summary import FactorySummary
@@ -41,13 +42,14 @@ def run_factory(
     )
 
     if not ray.is_initialized():
-        ray.init(
-            address=address,
-            num_cpus=None if address else num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        with quiet_local_token_banner(local=address is None):
+            ray.init(
+                address=address,
+                num_cpus=None if address else num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
     _check_memory_fits({"base": base_task_memory(config), "codec": codec_task_memory(config)}, local=address is None)
     config_ref = ray.put(config)
     progress_bar = FactoryProgress(

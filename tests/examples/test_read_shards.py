@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.pipeline.factory_helpers import REPO
-from tests.shards.conftest import TinyDataset, tiny_dataset  # noqa: F401 (the fixture)
+from tests.shards.conftest import TinyDataset
 
 EXAMPLE = REPO / "examples" / "read_shards.py"
 
@@ -23,7 +23,9 @@ def test_read_shards_example_runs_with_worker_processes(tiny_dataset: TinyDatase
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    steps = re.findall(r"^step (\d): clean \(3, 3, 64, 64\), lq \(3, 3, 16, 16\), qp \[([\d., ]+)\]", completed.stdout, re.M)
+    steps = re.findall(
+        r"^step (\d): clean \(3, 3, 64, 64\), lq \(3, 3, 16, 16\), qp \[([\d., ]+)\]", completed.stdout, re.M
+    )
     assert [step for step, _ in steps] == ["0", "1"], completed.stdout
     assert all(30 <= float(qp) <= 44 for _, qps in steps for qp in qps.split(","))
     assert re.search(r"prompt 'A lib(x264|x265|x266) \d\.\d{4} bpp compressed image\.'", completed.stdout)
