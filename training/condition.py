@@ -1,6 +1,7 @@
 """The codec condition c = (codec, target bpp): as a text prompt and as an embedded 4-D vector.
 
-The paper gives c twice: a prompt ``"A {libx264} {0.3} bpp compressed image."`` for the text encoder,
+The paper gives c twice: a prompt for the text encoder (``"A libx264 0.3000 bpp compressed image."`` as the
+official code writes it, shards/prompts.py; the paper prints ``"A {libx264} {0.3} bpp compressed image."``),
 and the vector ``[one-hot(x264, x265, vvenc), bpp]`` whose scalars are each embedded sinusoidally
 (64 dims each -> 256 for the simulator, 16 each -> 64 for RRDBNet) and turned into FiLM parameters.
 """
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from shards import prompts
 
 CODEC_NAMES: tuple[str, ...] = ("x264", "x265", "vvenc")
 LIBRARY_NAMES: dict[str, str] = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
@@ -50,10 +53,10 @@ def condition_batch(onehot: torch.Tensor, bpp: torch.Tensor) -> torch.Tensor:
     return torch.cat([onehot, bpp], dim=1)
 
 
-def condition_prompt(codec: str, bpp: float) -> str:
-    """The paper's prompt, e.g. ``A {libx264} {0.3} bpp compressed image.`` (bpp rounded to 2 decimals)."""
-    library = LIBRARY_NAMES[CODEC_NAMES[codec_index(codec)]]
-    return f"A {{{library}}} {{{round(float(bpp), 2)}}} bpp compressed image."
+def condition_prompt(codec: str, bpp: float, prompt_format: str = "official") -> str:
+    """The loader's prompt (shards/prompts.py): "A libx264 0.3000 bpp compressed image." ("official", what the
+    official VRPSR code and our S3Diff models write) or the paper's "A {libx264} {0.3} bpp compressed image."."""
+    return prompts.condition_prompt(CODEC_NAMES[codec_index(codec)], bpp, prompt_format)
 
 
 def condition_value(bpp: torch.Tensor, units: str, height: int, width: int) -> torch.Tensor:

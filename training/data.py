@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from shards.loader import ConditionSpec, ShardLoader, open_dataset
+from shards.qp_pairs import SLIGHT_QP_OFFSET
 from shards.storage import RETRY_SECONDS
 
 PICTURE_DTYPES = {"uint8": torch.uint8, "float32": torch.float32}
@@ -29,6 +30,7 @@ class DataConfig:
     workers: int = 2
     codecs: tuple[str, ...] | None = None
     qp_range: tuple[int, int] = (0, 63)
+    slight_qp_offset: int = SLIGHT_QP_OFFSET  # 0 when nothing reads codec_out_slight (supervision "clean")
     upsample_lq: bool = False
     shuffle_buffer: int = 256
     picture_dtype: str = "uint8"  # or "float32" (scaled in the workers)
@@ -43,7 +45,7 @@ def shard_batches(config: DataConfig, rank: int, world_size: int, storage_option
     dataset = open_dataset(
         config.root,
         groups=config.codecs,
-        condition=ConditionSpec(qp_range=config.qp_range),
+        condition=ConditionSpec(qp_range=config.qp_range, slight_qp_offset=config.slight_qp_offset),
         crop=config.crop,
         seed=config.seed,
         storage_options=storage_options,
@@ -71,7 +73,7 @@ def held_out_batches(
     dataset = open_dataset(
         config.root,
         groups=config.codecs,
-        condition=ConditionSpec(qp_range=config.qp_range),
+        condition=ConditionSpec(qp_range=config.qp_range, slight_qp_offset=config.slight_qp_offset),
         crop=config.crop,
         seed=seed,
         storage_options=storage_options,

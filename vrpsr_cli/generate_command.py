@@ -59,8 +59,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.ray_driver import run_factory  # Ray is imported only when needed
+    import sys
 
+    from pipeline.ray_driver import run_factory  # Ray is imported only when needed
+    from shards.qp_pairs import grid_warning
+
+    if args.qps and (warning := grid_warning(args.qps)):
+        print(f"vrpsr generate: warning: {warning}", file=sys.stderr)
     presets = tuple(tuple(item.split("=", 1)) for item in args.preset)
     config = FactoryConfig(
         source=args.source,

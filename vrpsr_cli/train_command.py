@@ -156,6 +156,7 @@ def train_config(args: argparse.Namespace, **defaults):
 
 def data_config(args: argparse.Namespace, upsample_lq: bool = False):
     """The DataConfig of --data and the loader flags."""
+    from shards.qp_pairs import SLIGHT_QP_OFFSET
     from training.data import DataConfig
     from training.presets import split_data_fields
 
@@ -169,6 +170,7 @@ def data_config(args: argparse.Namespace, upsample_lq: bool = False):
         workers=args.workers,
         codecs=tuple(args.codecs) if args.codecs else None,
         qp_range=(int(low), int(high or low)),
+        slight_qp_offset=0 if getattr(args, "supervision", None) == "clean" else SLIGHT_QP_OFFSET,  # QP-10 unread
         upsample_lq=upsample_lq,
         picture_dtype=args.picture_dtype,
         retry_seconds=args.storage_retry_seconds,

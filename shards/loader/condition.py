@@ -16,13 +16,14 @@ from shards.layout import (
     BASE_GROUP,
     CLEAN_SUFFIX,
     CODEC_GROUPS,
-    LIBRARY_NAMES,
     META_SUFFIX,
     bitstream_suffix,
     lq_suffix,
     lq_variant_count,
 )
 from shards.loader.plan import lq_variant, rng_for
+from shards.prompts import PROMPT_FORMATS, condition_prompt
+from shards.qp_pairs import SLIGHT_QP_OFFSET
 
 
 @dataclass(frozen=True)
@@ -30,18 +31,22 @@ class ConditionSpec:
     """Which conditions to train on.
 
     codec_weights: relative probability per codec group (None: uniform over the groups read);
-    qp_range: inclusive bounds of the sampled QP q; slight_qp_offset: the slight target is at q - offset.
+    qp_range: inclusive bounds of the sampled QP q; slight_qp_offset: the slight target is at q - offset;
+    prompt_format: the items' prompt text, "official" or "paper" (shards/prompts.py).
     """
 
     codec_weights: Mapping[str, float] | None = None
     qp_range: tuple[int, int] = (0, 63)
-    slight_qp_offset: int = 10
+    slight_qp_offset: int = SLIGHT_QP_OFFSET  # 0: codec_out_slight is codec_out (no partner needed)
+    prompt_format: str = "official"
 
     def __post_init__(self) -> None:
         if self.qp_range[0] > self.qp_range[1]:
             raise ValueError(f"qp_range {self.qp_range} is empty")
         if self.slight_qp_offset < 0:
             raise ValueError(f"slight_qp_offset must be >= 0, got {self.slight_qp_offset}")
+        if self.prompt_format not in PROMPT_FORMATS:
+            raise ValueError(f"prompt_format {self.prompt_format!r}: choose one of {', '.join(PROMPT_FORMATS)}")
         for codec, weight in (self.codec_weights or {}).items():
             if codec not in CODEC_GROUPS or weight < 0:
                 raise ValueError(f"codec weight {codec}={weight}: codecs are {', '.join(CODEC_GROUPS)}, weights >= 0")
@@ -85,6 +90,7 @@ class Selection:
     width: int
     matrix: str
     value_range: str
+    prompt: str = ""
 
 
 def sample_condition(
@@ -127,12 +133,8 @@ def sample_condition(
         width=meta.width,
         matrix=meta.matrix,
         value_range=meta.value_range,
+        prompt=condition_prompt(codec, target.bpp, spec.prompt_format),
     )
-
-
-def condition_prompt(codec: str, bpp: float) -> str:
-    """The paper's prompt, e.g. 'A {libx264} {0.3} bpp compressed image.' (same text as training.condition)."""
-    return f"A {{{LIBRARY_NAMES[codec]}}} {{{round(float(bpp), 2)}}} bpp compressed image."
 
 
 def codec_onehot(codec: str) -> list[float]:

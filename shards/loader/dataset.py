@@ -119,6 +119,7 @@ class ShardDataset(IterableDataset):
             "qp_range": list(self.condition.qp_range),
             "codec_weights": dict(self.condition.codec_weights or {}),
             "slight_qp_offset": self.condition.slight_qp_offset,
+            "prompt_format": self.condition.prompt_format,
             "crop": self.crop,
             "seed": self.seed,
             "world_size": self.world_size,

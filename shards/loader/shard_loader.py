@@ -33,6 +33,7 @@ from shards.loader.condition import ConditionSpec
 from shards.loader.dataset import LOG, WORKER_SKIPS, ShardDataset, SkipCounter
 from shards.loader.plan import list_shards, shard_index_of_url
 from shards.loader.stages import ITEM_FIELDS, KEY
+from shards.qp_pairs import PAIRED_GRID_EXAMPLE
 from shards.storage import RETRY_SECONDS, Storage
 
 __all__ = ["ITEM_FIELDS", "ConditionSpec", "ShardDataset", "ShardLoader", "SkipCounter", "open_dataset"]
@@ -137,7 +138,10 @@ def open_dataset(
         if not condition.eligible_qps(set(facts["groups"][codec].get("qps", []))):
             raise ShardError(
                 f"{root}: {codec}'s QP grid {facts['groups'][codec].get('qps')} has no QP in {condition.qp_range} "
-                f"with q-{condition.slight_qp_offset} coded too"
+                f"with q-{condition.slight_qp_offset} coded too (items carry the picture at q-"
+                f"{condition.slight_qp_offset}, README 'Loader items'); make the dataset with a paired grid, e.g. "
+                f"vrpsr generate --qps {PAIRED_GRID_EXAMPLE}, or train anyway without that picture: vrpsr train "
+                "sr|post --supervision clean (ConditionSpec(slight_qp_offset=0) in your own loop)"
             )
     if picture_dtype not in (torch.float32, torch.uint8):
         raise ValueError(f"picture_dtype must be torch.float32 or torch.uint8, got {picture_dtype}")

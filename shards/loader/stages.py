@@ -19,7 +19,7 @@ import torch
 from codec_bindings import decode
 from shards.errors import ShardError
 from shards.layout import shard_path
-from shards.loader.condition import Selection, codec_onehot, condition_prompt
+from shards.loader.condition import Selection, codec_onehot
 from shards.png import decode_png
 from shards.storage import Storage
 from shards.tar_format import Sample, read_tar
@@ -135,7 +135,7 @@ def to_tensors(
     item[BPP] = torch.tensor(selection.bpp, dtype=torch.float32)
     item[BPP_SLIGHT] = torch.tensor(selection.bpp_slight, dtype=torch.float32)
     item[QP] = torch.tensor(selection.qp, dtype=torch.float32)
-    item[PROMPT] = condition_prompt(selection.codec, selection.bpp)
+    item[PROMPT] = selection.prompt
     item[KEY] = selection.key
     return {name: item[name] for name in ITEM_FIELDS}
 

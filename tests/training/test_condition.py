@@ -31,10 +31,13 @@ def test_condition_rejects_unknown_codec_and_bad_rate() -> None:
         condition_vector("x264", float("nan"))
 
 
-def test_prompt_matches_the_paper_format() -> None:
-    assert condition_prompt("x264", 0.3) == "A {libx264} {0.3} bpp compressed image."
-    assert condition_prompt("vvenc", 0.256) == "A {libvvenc} {0.26} bpp compressed image."
-    assert condition_prompt("x265", 1.0) == "A {libx265} {1.0} bpp compressed image."
+def test_prompt_is_the_official_format_and_the_paper_format_on_request() -> None:
+    assert condition_prompt("x265", 0.14) == "A libx265 0.1400 bpp compressed image."
+    assert condition_prompt("vvenc", 0.256) == "A libx266 0.2560 bpp compressed image."
+    assert condition_prompt("x264", 0.3, "paper") == "A {libx264} {0.3} bpp compressed image."
+    assert condition_prompt("vvenc", 0.256, "paper") == "A {libvvenc} {0.26} bpp compressed image."
+    with pytest.raises(ValueError, match="official, paper"):
+        condition_prompt("x264", 0.3, "braces")
 
 
 def test_batch_helpers_agree_with_single_ones() -> None:

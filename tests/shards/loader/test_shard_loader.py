@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -155,12 +156,19 @@ def test_open_dataset_checks_its_arguments(tiny_dataset: TinyDataset, tmp_path: 
         open_dataset(str(tmp_path))
     with pytest.raises(ShardError, match="asked for codec groups"):
         open_dataset(root, groups=("x266",))
-    with pytest.raises(ShardError, match="has no QP in"):
+    with pytest.raises(ShardError, match="has no QP in") as unpaired:
         open_dataset(root, condition=ConditionSpec(qp_range=(20, 28)))
+    assert "--qps 20-50/2" in str(unpaired.value) and "--supervision clean" in str(unpaired.value)
+    without_partner = open_dataset(root, condition=ConditionSpec(qp_range=(20, 28), slight_qp_offset=0), crop=64)
+    item = next(iter(without_partner))
+    assert 20 <= int(item["qp"]) <= 28 and torch.equal(item["codec_out"], item["codec_out_slight"])
     with pytest.raises(ValueError, match="multiple of the scale"):
         open_dataset(root, crop=66)
     only_x264 = open_dataset(root, groups=("x264",), condition=CONDITION, crop=64)
-    assert {item["prompt"].split("}")[0] for item in only_x264} == {"A {libx264"}
+    assert {item["prompt"][:10] for item in only_x264} == {"A libx264 "}
+    paper = open_dataset(root, groups=("x264",), condition=replace(CONDITION, prompt_format="paper"), crop=64)
+    assert {item["prompt"].split("}")[0] for item in paper} == {"A {libx264"}
+    assert paper.settings()["prompt_format"] == "paper" and only_x264.settings()["prompt_format"] == "official"
 
 
 def test_a_list_of_base_shard_urls_reads_those_shards_only(tiny_dataset: TinyDataset) -> None:

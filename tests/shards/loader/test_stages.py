@@ -13,9 +13,10 @@ from codec_bindings import CodecError, decode
 from shards.codec_meta import parse_codec_meta
 from shards.errors import ShardError
 from shards.layout import BASE_GROUP, CODEC_GROUPS, META_SUFFIX, shard_path
-from shards.loader.condition import ConditionSpec, codec_onehot, condition_prompt, sample_condition
+from shards.loader.condition import ConditionSpec, codec_onehot, sample_condition
 from shards.loader.plan import rng_for
 from shards.loader.stages import ITEM_FIELDS, decode_pictures, random_crop, read_groups, to_tensors, zip_groups
+from shards.prompts import condition_prompt
 from shards.storage import Storage
 from tests.shards.conftest import TINY_SIZE, TinyDataset
 
@@ -141,6 +142,9 @@ def test_to_tensors_gives_the_item_of_issue_4(zipped: list) -> None:
         selection.bpp_slight
     )
     assert item["prompt"] == condition_prompt(selection.codec, selection.bpp) and item["key"] == key
+    assert (
+        item["prompt"] == f"A lib{selection.codec.replace('vvenc', 'x266')} {selection.bpp:.4f} bpp compressed image."
+    )
     assert to_tensors(pictures, selection, upsample_lq=True)["lq"].shape == (3, 64, 64)
     as_bytes = to_tensors(pictures, selection, picture_dtype=torch.uint8)
     for name in ("clean", "lq", "codec_out", "codec_out_slight"):
@@ -154,5 +158,8 @@ def test_prompt_and_onehot_match_the_training_condition() -> None:
     for codec in CODEC_GROUPS:
         assert codec_onehot(codec) == condition.codec_onehot(codec).tolist()
         for bpp in (0.3, 0.123456, 1.0, 0.005):
-            assert condition_prompt(codec, bpp) == condition.condition_prompt(codec, bpp)
-    assert condition_prompt("x264", 0.3) == "A {libx264} {0.3} bpp compressed image."
+            for prompt_format in ("official", "paper"):
+                assert condition_prompt(codec, bpp, prompt_format) == condition.condition_prompt(
+                    codec, bpp, prompt_format
+                )
+    assert condition_prompt("x264", 0.3) == "A libx264 0.3000 bpp compressed image."

@@ -13,11 +13,8 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from shards.prompts import OFFICIAL_CODEC_NAMES, OFFICIAL_PROMPT  # the prompt the official VRPSR code writes
 from training.condition import CONDITION_UNITS
-
-# The prompt the official VRPSR code writes ("A libx264 0.3000 bpp compressed image."): no braces, 4 decimals.
-OFFICIAL_PROMPT = "A {codec} {value:.4f} bpp compressed image."
-OFFICIAL_CODEC_NAMES: tuple[str, ...] = ("libx264", "libx265", "libx266")  # for our x264, x265, vvenc
 
 EMBEDDINGS = ("vrpsr", "ours")
 MODULATIONS = ("vrpsr", "film", "none")
