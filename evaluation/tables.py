@@ -169,7 +169,7 @@ def _notes(result: EvalResult, bd: Sequence[dict], columns: Sequence[str]) -> li
             if config.color_fix != "none"
             else "."
         ),
-        f"- Run time {result.seconds:.0f} s. Encoders: "
+        f"- Run time {result.seconds:.1f} s. Encoders: "
         + "; ".join(f"{c}: {e.get('encoder_version')}, preset {e.get('preset')}" for c, e in result.encoders.items()),
     ]
     for metric, reason in result.unavailable.items():

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import re
+import time
+
 from vrpsr_cli.main import main
 
 
 def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
     out = tmp_path / "results"
+    began = time.perf_counter()
     code = main(
         [
             "eval",
@@ -35,9 +39,17 @@ def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
             "--no-progress",
         ]
     )
+    elapsed = time.perf_counter() - began
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "lpips_alex unavailable: missing torchvision AlexNet" in captured.err
+    assert "unavailable" not in captured.err  # said once, in the summary printed at the end
+    assert (captured.out + captured.err).count(
+        "missing torchvision AlexNet"
+    ) == 1 and "--metrics psnr_y,ssim_y" in captured.out
+    reported = re.search(r"results in .* \((\d+\.\d) s, the report included\)", captured.out)
+    assert reported and 0.8 * elapsed <= float(reported[1]) <= elapsed + 0.05, (captured.out[-300:], elapsed)
+    summary_time = re.search(r"Run time (\d+\.\d) s\.", captured.out)  # everything but writing the report
+    assert summary_time and 0.3 * elapsed <= float(summary_time[1]) <= float(reported[1]), (summary_time, elapsed)
     summary = (out / "summary.md").read_text()
     assert "**BDBR py:tests.evaluation.plugins:sharpen vs identity**" in summary
     assert "**lpips_alex unavailable**" in summary and "| n/a |" in summary
