@@ -56,7 +56,8 @@ def weight_path(weight: WeightFile, metric: str, weights_dir: str | Path | None 
         raise MetricUnavailable(
             metric,
             f"missing {weight.description}: put {weight.file_name} "
-            f"({weight.published_as}) into {folder} (or pass --weights-dir DIR)",
+            f"({weight.published_as}) into {folder} (or pass --weights-dir DIR), or evaluate without weights: "
+            "--metrics psnr_y,ssim_y",
         )
     return path
 

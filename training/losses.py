@@ -61,7 +61,7 @@ def load_lpips(pretrained_backbone: bool = True, net: str = "alex") -> nn.Module
     if pretrained_backbone and not file.is_file():
         raise FileNotFoundError(
             f"LPIPS({net}) needs torchvision's weights at {file} "
-            f"(copy {file.name} into the torch hub cache's checkpoints/ folder)"
+            f"(copy {file.name} into the torch hub cache's checkpoints/ folder), or train without them: --target mse"
         )
     with warnings.catch_warnings():  # lpips still calls torchvision's deprecated `pretrained=` argument
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")

@@ -18,7 +18,8 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin")
 def _missing(path: Path, what: str, repo_id: str) -> FileNotFoundError:
     return FileNotFoundError(
         f"{what} is missing under {path}: download {repo_id} to {path} "
-        f"(e.g. `hf download {repo_id} --local-dir {path}`); no random fallback is used"
+        f"(e.g. `hf download {repo_id} --local-dir {path}`; no random fallback is used), or use a weight-free "
+        "backbone: vrpsr train simulator --backbone small, vrpsr train sr --backbone rrdbnet"
     )
 
 
@@ -33,7 +34,8 @@ def resolve_pretrained(path_or_repo: str | Path, repo_id: str = "stabilityai/sd-
         except Exception as error:  # the hub raises several types for "not cached"
             raise FileNotFoundError(
                 f"{path_or_repo} is not in the hub cache and is not a folder: "
-                f"download {repo_id} to a folder and pass its path"
+                f"download {repo_id} to a folder and pass its path, or use a weight-free backbone: "
+                "vrpsr train simulator --backbone small, vrpsr train sr --backbone rrdbnet"
             ) from error
     if not path.is_dir():
         raise _missing(path, "the model folder", repo_id)

@@ -171,7 +171,8 @@ def load_realesrgan_weights(model: RRDBNet, path: str | Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(
             f"Real-ESRGAN weights {path} not found: download the official .pth "
-            f"(e.g. RealESRGAN_x4plus.pth) to that path; no random fallback is used"
+            f"(e.g. RealESRGAN_x4plus.pth) to that path (no random fallback is used), or leave out --pretrained to "
+            "start RRDBNet from random weights"
         )
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     state = checkpoint

@@ -118,7 +118,8 @@ class VisionAidedDiscriminator(nn.Module):
             if not file.is_file():
                 raise FileNotFoundError(
                     f"the vision-aided discriminator needs DINO ViT-B/16 weights at {file} "
-                    f"({DINO_WEIGHTS}, facebookresearch/dino); nothing is downloaded"
+                    f"({DINO_WEIGHTS}, facebookresearch/dino; nothing is downloaded), or use a weight-free "
+                    "discriminator: --discriminator patch (or unet)"
                 )
             backbone.load_state_dict(torch.load(file, map_location="cpu", weights_only=True))
         self.backbone = backbone.requires_grad_(False).eval()

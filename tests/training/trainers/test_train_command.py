@@ -77,7 +77,8 @@ def test_perceptual_target_without_lpips_weights_names_the_file(dataset, tmp_pat
         ]
     )
     assert code == 2
-    assert "alexnet" in capsys.readouterr().err.lower()
+    error = capsys.readouterr().err
+    assert "alexnet" in error.lower() and "empty-hub" in error and "--target mse" in error
 
 
 def test_steps_are_required(dataset, tmp_path, capsys):
