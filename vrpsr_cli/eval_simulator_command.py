@@ -14,6 +14,7 @@ DEFAULT_METRICS = "psnr_rgb,ssim_rgb,lpips_alex,dists,fid"
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "eval-simulator",
+        prog="vrpsr eval simulator",  # how users spell it (main.spelled_as_subcommands); usage and errors say so
         help="`vrpsr eval simulator`: simulator output vs real codec output (Tables 3 and 4)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Simulators: a stage-1 checkpoint folder (vrpsr train simulator; any backbone or Table 3 "
