@@ -104,6 +104,7 @@ class TrainResult:
     data_seconds: list[float] = field(default_factory=list)  # of which the model waited for batches
     skipped: tuple[int, int] = (0, 0)  # corrupt (shards, samples) the loaders skipped, over all ranks and workers
     mixed_precision: str = "no"  # what accelerate resolved (flag, else the launch config, else "no")
+    main_process: bool = True  # only the main process reports (its losses are the mean over ranks)
 
     def summary(self) -> str:
         """One line: steps, last loss, and the median update time and data wait (the first update, which
@@ -112,7 +113,8 @@ class TrainResult:
         update = statistics.median(self.update_seconds[steady]) if self.update_seconds else float("nan")
         wait = statistics.median(self.data_seconds[steady]) if self.data_seconds else float("nan")
         return (
-            f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}; "
+            f"trained to step {self.step}; loss {self.last_losses.get('loss', float('nan')):.4f}"
+            f"{f' (mean over {self.processes} ranks)' if self.processes > 1 else ''}; "
             f"median {update:.3f} s/update ({100 * wait / update if update else 0:.1f} % waiting for data) "
             f"over {len(self.update_seconds)} updates on {self.processes} process(es), "
             f"mixed precision {self.mixed_precision}; "
@@ -221,6 +223,8 @@ def train(
         if done % config.checkpoint_every == 0 or done in (config.max_steps, config.stop_at_step):
             result.checkpoint = checkpoint(run, batches, done) or result.checkpoint
     result.skipped = skipped_over_ranks(batches)
+    result.last_losses = mean_over_ranks(result.last_losses)
+    result.main_process = run.accelerator.is_main_process
     run.accelerator.end_training()
     return result
 
@@ -387,6 +391,12 @@ def checkpoint(run: Run, batches: Iterable[Batch], done: int) -> Path | None:
         run.recorded_config,
         data_states,
     )
+
+
+def mean_over_ranks(losses: dict[str, float]) -> dict[str, float]:
+    """Each loss averaged over the ranks (every rank calls this; a single process gets its own back)."""
+    gathered = gather_object([losses])
+    return {name: sum(part[name] for part in gathered) / len(gathered) for name in losses}
 
 
 def skipped_over_ranks(batches: Iterable[Batch]) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import sys
 import time
 
 from vrpsr_cli.arguments import float_list, int_list, name_list, storage_options
+from vrpsr_cli.warnings_log import warnings_logged_in
 
 
 def add_parser(subparsers) -> None:
@@ -79,7 +80,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder")
     parser.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=warnings_logged_in("out", run))
 
 
 def run(args: argparse.Namespace) -> int:

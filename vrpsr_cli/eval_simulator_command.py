@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vrpsr_cli.arguments import float_list, int_list, name_list, storage_options
+from vrpsr_cli.warnings_log import warnings_logged_in
 
 BASELINES = {"identity": "identity", "jpeg-proxy": "jpeg-proxy"}
 DEFAULT_METRICS = "psnr_rgb,ssim_rgb,lpips_alex,dists,fid"
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--crop-images", type=int, default=2, help="crop sheets for the first N pictures")
     parser.add_argument("--crop-size", type=int, default=96)
     parser.add_argument("--s3-endpoint", default=None)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=warnings_logged_in("out", run))
 
 
 def simulator_spec(spec: str) -> str:

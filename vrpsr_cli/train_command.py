@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vrpsr_cli.arguments import int_list, name_list, storage_options
 from vrpsr_cli.generator_arguments import add_generator_arguments, generator_spec
+from vrpsr_cli.warnings_log import warnings_logged_in
 
 
 def add_parser(subparsers) -> None:
@@ -54,7 +55,7 @@ def add_parser(subparsers) -> None:
     simulator.add_argument(
         "--small-channels", type=int_list, default=(32, 64, 128), help="widths of the small simulator's levels"
     )
-    simulator.set_defaults(run=run_simulator)
+    simulator.set_defaults(run=warnings_logged_in("output_dir", run_simulator))
     add_sr_parser(trainers)
     add_post_parser(trainers)
 
@@ -236,7 +237,7 @@ def add_sr_parser(trainers) -> None:
     )
     sr.add_argument("--ste", action="store_true", help="straight-through: real codec forward, simulator backward")
     sr.add_argument("--joint-simulator", action="store_true", help="update the simulator too (one-stage variant)")
-    sr.set_defaults(run=run_sr)
+    sr.set_defaults(run=warnings_logged_in("output_dir", run_sr))
 
 
 def add_post_parser(trainers) -> None:
@@ -260,7 +261,7 @@ def add_post_parser(trainers) -> None:
     post.add_argument("--post-init-weights", default=None, help="an earlier post checkpoint to start from")
     post.add_argument("--supervision", choices=("simulator", "real-codec", "clean"), default="simulator")
     post.add_argument("--ste", action="store_true", help="straight-through: h sees the real codec's output")
-    post.set_defaults(run=run_post)
+    post.set_defaults(run=warnings_logged_in("output_dir", run_post))
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -333,6 +334,9 @@ def _chosen_s3diff_settings(args: argparse.Namespace, init_from: str | None, **b
 
 
 def _report(result, args: argparse.Namespace | None = None) -> None:
+    """The run's summary, printed once: by the main process (torchrun starts one process per GPU)."""
+    if not result.main_process:
+        return
     print(result.summary())
     if getattr(args, "settings_sources", None):
         print(args.settings_sources)

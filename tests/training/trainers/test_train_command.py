@@ -233,7 +233,9 @@ def test_two_processes_under_torchrun(dataset, tmp_path):
         cwd=Path(__file__).parents[3],
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.count("over 2 updates on 2 process(es)") == 2  # one group, both ranks ran every update
+    assert result.stdout.count("over 2 updates on 2 process(es)") == 1, result.stdout  # printed by rank 0 alone
+    assert result.stdout.count("trained to step 2; loss ") == 1 and "(mean over 2 ranks)" in result.stdout
+    assert result.stdout.count("checkpoint ") == 1 and "checkpoint None" not in result.stdout
     with open(tmp_path / "run/losses.csv") as handle:
         assert [row["step"] for row in csv.DictReader(handle)] == ["1", "2"]
     assert (tmp_path / "run/checkpoints/step-0000002/model.safetensors").is_file()
