@@ -94,6 +94,6 @@ def run_show(args: argparse.Namespace) -> int:
     args.out.write_text(gallery.html, encoding="utf-8")
     size_mib = len(gallery.html.encode()) / 2**20
     print(
-        f"{args.out}: {gallery.samples} samples, {gallery.pictures} pictures, {size_mib:.1f} MiB; open it in a browser"
+        f"{args.out}: {gallery.samples} sample(s), {gallery.pictures} pictures, {size_mib:.1f} MiB; open it in a browser"
     )
     return 0

@@ -57,7 +57,7 @@ def test_page_renders_in_chromium_with_every_picture(tiny_dataset: TinyDataset, 
         + ["--codecs", "x264,vvenc", "--qps", "30,44"]
     )
     assert code == 0
-    assert f"{page}: 2 samples, 25 pictures" in capsys.readouterr().out
+    assert f"{page}: 2 sample(s), 25 pictures" in capsys.readouterr().out
     # per sample: clean + lq + 2 codecs x 2 QPs, each with its zoomed crop; then the RD plot
     assert loaded_pictures(page, tmp_path) == (25, 25)
     html = page.read_text()
