@@ -63,7 +63,7 @@ def test_prompt_only_names_the_condition_and_zeroes_the_vector() -> None:
     recorder = Recorder()
     SwitchedSimulator(recorder, embedding=False)(torch.zeros(2, 3, 8, 8), CONDITION)
     condition, prompts = recorder.seen[-1]
-    assert prompts == ["A {libx264} {0.3} bpp compressed image.", "A {libvvenc} {0.05} bpp compressed image."]
+    assert prompts == ["A libx264 0.3000 bpp compressed image.", "A libx266 0.0500 bpp compressed image."]
     assert not condition.any()
 
 

@@ -95,7 +95,7 @@ class SwitchedSimulator(nn.Module):
         return output, self.rate_head(image, condition)
 
     def _rate_prompts(self, condition: torch.Tensor, height: int, width: int) -> list[str]:
-        """The wrapped model's own prompts for the real [one-hot, bpp] (its template and units), else the paper's."""
+        """The wrapped model's own prompts for the real [one-hot, bpp] (its template and units), else the loader's."""
         if hasattr(self.simulator, "prompts_for") and hasattr(self.simulator, "model_condition"):
             return self.simulator.prompts_for(self.simulator.model_condition(condition.float(), height, width), None)
         return condition_prompts(condition[:, :3], condition[:, 3])
