@@ -53,6 +53,9 @@ def add_parser(subparsers) -> None:
     show.add_argument("--codecs", type=name_list, default=None, help="codec groups to show (default: all)")
     show.add_argument("--qps", type=int_list, default=None, help="QPs to show, e.g. 24,34,44 (default: the grid)")
     show.add_argument("--zoom", type=int, default=4, help="zoomed crops show 1/ZOOM of the side")
+    show.add_argument(
+        "--full-size", action="store_true", help="store whole pictures at full size, not 256 px wide (larger page)"
+    )
     show.add_argument("--s3-endpoint", default=None, help="S3 endpoint URL (credentials come from the environment)")
     show.set_defaults(run=run_show)
 
@@ -88,7 +91,7 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from shards.gallery import GalleryRequest, build_gallery
 
-    request = GalleryRequest(args.root, args.keys, args.limit, args.codecs, args.qps, args.zoom)
+    request = GalleryRequest(args.root, args.keys, args.limit, args.codecs, args.qps, args.zoom, args.full_size)
     gallery = build_gallery(request, storage_options(args.s3_endpoint))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(gallery.html, encoding="utf-8")

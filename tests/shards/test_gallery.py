@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 import s3fs
 
 from shards.gallery import GalleryRequest, build_gallery
+from tests.dataset_builder import build_dataset
 from tests.shards.conftest import TINY_CODECS, TINY_QPS, TinyDataset
 from vrpsr_cli.main import main
 
@@ -105,3 +107,22 @@ def test_bad_requests_end_in_one_line_naming_the_fix(tiny_dataset: TinyDataset, 
         assert error.count("\n") == 1 and error.startswith("vrpsr shards: error:"), error
         assert all(text in error for text in expected), error
     assert not Path(page).exists()
+
+
+def picture_widths(html: str) -> list[int]:
+    """Widths of the page's PNGs, read from their IHDR headers."""
+    return [
+        int.from_bytes(base64.b64decode(data)[16:20], "big")
+        for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    ]
+
+
+def test_large_pictures_are_stored_at_the_shown_width_and_crops_at_their_own_pixels(jpeg_dir, tmp_path) -> None:
+    root = tmp_path / "large"
+    build_dataset(root, sorted(jpeg_dir.glob("*.JPEG"))[:1], shard_size=1, size=512, qps=(40,), codecs=("x264",))
+    small = build_gallery(GalleryRequest(str(root)))
+    full = build_gallery(GalleryRequest(str(root), full_size=True))
+    # clean, lq (128 px, kept), x264 QP 40: each whole picture then its 128-px crop (lq: 32 px); then the RD plot
+    assert picture_widths(small.html)[:6] == [256, 128, 128, 32, 256, 128]
+    assert picture_widths(full.html)[:6] == [512, 128, 128, 32, 512, 128]
+    assert "--full-size keeps them" in small.html and "--full-size" not in full.html
