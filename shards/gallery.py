@@ -27,9 +27,10 @@ from shards.layout import (
     CLEAN_PICTURE,
     CLEAN_SUFFIX,
     CODEC_GROUPS,
-    LQ_SUFFIX,
     META_SUFFIX,
     bitstream_suffix,
+    lq_suffix,
+    lq_variant_count,
     shard_path,
 )
 from shards.manifest import read_group
@@ -145,22 +146,22 @@ def _sample_section(
     """The sample's pictures; ``geometry``: (crop side, scale, stored width of whole pictures)."""
     crop, scale, stored = geometry
     members = shard[BASE_GROUP][key]
-    clean, lq = decode_png(members[CLEAN_SUFFIX], f"{key}.{CLEAN_SUFFIX}"), decode_png(members[LQ_SUFFIX], key)
+    clean = decode_png(members[CLEAN_SUFFIX], f"{key}.{CLEAN_SUFFIX}")
     top, left = detail_window(clean, crop, scale)
     label = f" · label {row['label']}" if row.get("label") else ""
     parts = [f"<h2>{html_page.text(key)}</h2>", f'<p class="note">{html_page.text(row["source"] + label)}</p>']
     base_cells = [
-        _cell(clean, (top, left, crop), stored, f"{key} clean", ["clean target", f"{clean.shape[1]}×{clean.shape[0]}"]),
-        _cell(
-            lq,
-            (top // scale, left // scale, crop // scale),
-            stored,
-            f"{key} lq",
-            ["SR input (lq)", f"{lq.shape[1]}×{lq.shape[0]}, drawn at the clean scale"],
-        ),
+        _cell(clean, (top, left, crop), stored, f"{key} clean", ["clean target", f"{clean.shape[1]}×{clean.shape[0]}"])
     ]
+    variants = lq_variant_count(members)  # more than one when made with --lq-variants K
+    for variant in range(variants):
+        lq = decode_png(members[lq_suffix(variant)], f"{key}.{lq_suffix(variant)}")
+        title = "SR input (lq)" if variants == 1 else f"SR input (lq variant {variant})"
+        window = (top // scale, left // scale, crop // scale)
+        caption = [title, f"{lq.shape[1]}×{lq.shape[0]}, drawn at the clean scale"]
+        base_cells.append(_cell(lq, window, stored, f"{key} {lq_suffix(variant)}", caption))
     parts.append(f'<div class="row">{"".join(base_cells)}</div>')
-    count = 4
+    count = 2 * len(base_cells)
     for codec in codecs:
         where = f"{codec} {key}"
         meta = parse_codec_meta(shard[codec][key][META_SUFFIX], where)

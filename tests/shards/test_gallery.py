@@ -12,8 +12,9 @@ from pathlib import Path
 
 import s3fs
 
+from pipeline.config import FactoryConfig
+from pipeline.in_process import generate_in_process
 from shards.gallery import GalleryRequest, build_gallery
-from tests.dataset_builder import build_dataset
 from tests.shards.conftest import TINY_CODECS, TINY_QPS, TinyDataset
 from vrpsr_cli.main import main
 
@@ -118,11 +119,14 @@ def picture_widths(html: str) -> list[int]:
 
 
 def test_large_pictures_are_stored_at_the_shown_width_and_crops_at_their_own_pixels(jpeg_dir, tmp_path) -> None:
-    root = tmp_path / "large"
-    build_dataset(root, sorted(jpeg_dir.glob("*.JPEG"))[:1], shard_size=1, size=512, qps=(40,), codecs=("x264",))
+    root, listing = tmp_path / "large", tmp_path / "inputs.txt"
+    listing.write_text(f"{sorted(jpeg_dir.glob('*.JPEG'))[0]}\n")
+    config = FactoryConfig(str(listing), str(root), codecs=("x264",), qps=(40,), size=512, lq_variants=2)
+    generate_in_process(config)
     small = build_gallery(GalleryRequest(str(root)))
     full = build_gallery(GalleryRequest(str(root), full_size=True))
-    # clean, lq (128 px, kept), x264 QP 40: each whole picture then its 128-px crop (lq: 32 px); then the RD plot
-    assert picture_widths(small.html)[:6] == [256, 128, 128, 32, 256, 128]
-    assert picture_widths(full.html)[:6] == [512, 128, 128, 32, 512, 128]
+    # clean, two lq variants (128 px, kept), x264 QP 40: each whole picture then its 128-px crop (lq: 32 px)
+    assert picture_widths(small.html) == [256, 128, 128, 32, 128, 32, 256, 128, *picture_widths(small.html)[-1:]]
+    assert picture_widths(full.html)[:8] == [512, 128, 128, 32, 128, 32, 512, 128]
+    assert "SR input (lq variant 1)" in small.html and small.pictures == 9
     assert "--full-size keeps them" in small.html and "--full-size" not in full.html
