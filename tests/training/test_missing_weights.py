@@ -9,6 +9,7 @@ import pytest
 from evaluation.errors import MetricUnavailable
 from evaluation.weights import ALEXNET, weight_path
 from training.losses import load_lpips
+from training.models.open_backbones import spandrel_file_state
 from training.models.pretrained import resolve_pretrained
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
 from training.models.vision_aided import VisionAidedDiscriminator
@@ -35,6 +36,12 @@ def test_sd_turbo_names_the_folder_and_the_weight_free_backbones(tmp_path: Path)
         assert "--backbone small" in str(error.value) and "--backbone rrdbnet" in str(error.value)
     with pytest.raises(FileNotFoundError, match="download stabilityai/sd-turbo to .*sd-turbo"):
         resolve_pretrained(tmp_path / "sd-turbo")
+
+
+def test_spandrel_file_names_the_file_and_the_networks_without_weights(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as error:
+        spandrel_file_state(tmp_path / "4x-Compact.pth")
+    assert str(tmp_path / "4x-Compact.pth") in str(error.value) and "--backbone rrdbnet" in str(error.value)
 
 
 def test_realesrgan_and_dino_name_the_file_and_the_way_without(tmp_path: Path) -> None:

@@ -63,7 +63,10 @@ def spandrel_file_state(path: str | Path) -> dict[str, torch.Tensor]:
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"spandrel backbone file {path} not found")
+        raise FileNotFoundError(
+            f"spandrel backbone file {path} not found: put the published .pth or .safetensors there, or train a "
+            "network without published weights: --backbone rrdbnet (or py:package.module:Factory)"
+        )
     if path.suffix == ".safetensors":
         return load_file(str(path))
     try:
