@@ -42,7 +42,7 @@ def run_factory(
     )
 
     if not ray.is_initialized():
-        with quiet_local_token_banner(local=address is None):
+        with quiet_local_token_banner(local=address in (None, "local")):  # a cluster this process starts
             ray.init(
                 address=address,
                 num_cpus=None if address else num_cpus,
