@@ -14,7 +14,6 @@ source file is needed only to start a run (or to rebuild a run that kept the net
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 from dataclasses import replace
@@ -24,6 +23,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from training.checkpoint_import.common import sha256_of
 from training.models.backbone import ConditionedBackbone, discovered_scale, takes_condition
 from training.models.condition_adapter import (
     ADAPTER_KINDS,
@@ -98,14 +98,6 @@ def json_safe(value: object) -> object:
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
     return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def spandrel_record(descriptor, source: Path) -> dict:
