@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import multiprocessing
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -194,7 +195,10 @@ def _check_base(
     except ShardError as error:
         report.problems.append(Problem(shard, str(error)))
         manifest = []
-    if [row["key"] for row in manifest] != [key for key, _ in samples]:
+    manifest_keys, tar_keys = [row["key"] for row in manifest], [key for key, _ in samples]
+    multiset_problems = _multiset_problems(shard, manifest_keys, tar_keys, "base manifest row")
+    report.problems.extend(multiset_problems)
+    if not multiset_problems and manifest_keys != tar_keys:
         report.problems.append(Problem(shard, "the base manifest does not list the tar's keys in the tar's order"))
     cleans = {}
     for key, members in samples:
@@ -224,7 +228,26 @@ def _manifest_rows(storage: Storage, codec: str, index: int, report: VerifyRepor
     except ShardError as error:
         report.problems.append(Problem(storage.url(shard_path(codec, index)), str(error)))
         return {}
-    return {(row["key"], row["member"]): row for row in table.to_pylist()}
+    rows: dict[tuple[str, str], dict] = {}
+    counts = Counter((row["key"], row["member"]) for row in table.to_pylist())
+    for (key, member), count in sorted(counts.items()):
+        if count > 1:
+            where = f"{storage.url(shard_path(codec, index))}: {key}"
+            report.problems.append(Problem(where, f"manifest row for {member} appears {count} times"))
+    for row in table.to_pylist():
+        rows.setdefault((row["key"], row["member"]), row)
+    return rows
+
+
+def _multiset_problems(shard: str, manifest_keys: list[str], tar_keys: list[str], what: str) -> list[Problem]:
+    """The manifest compared with the tar as multisets: each duplicated, missing or extra row named."""
+    listed, held = Counter(manifest_keys), Counter(tar_keys)
+    problems = [
+        Problem(f"{shard}: {key}", f"{what} appears {count} times") for key, count in listed.items() if count > 1
+    ]
+    problems += [Problem(f"{shard}: {key}", f"{what} missing (the tar holds the sample)") for key in held - listed]
+    problems += [Problem(f"{shard}: {key}", f"{what} has no sample in the tar") for key in set(listed) - set(held)]
+    return problems
 
 
 def _check_codec_sample(

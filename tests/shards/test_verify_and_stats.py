@@ -8,7 +8,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from shards.layout import CODEC_GROUPS, META_SUFFIX, bitstream_suffix, done_path, manifest_path, member_name, shard_path
+from shards.layout import (
+    BASE_GROUP,
+    CODEC_GROUPS,
+    META_SUFFIX,
+    bitstream_suffix,
+    done_path,
+    manifest_path,
+    member_name,
+    shard_path,
+)
 from shards.stats import dataset_stats, rd_plot_png
 from shards.verify import verify_dataset
 from tests.shards.conftest import TINY_IMAGES, TINY_QPS, TinyDataset, rewrite_member
@@ -81,3 +90,28 @@ def test_cli_verify_and_stats(
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert json.loads(summary.read_text())["samples"] == TINY_IMAGES
     assert main(["shards", "stats", str(tmp_path / "nothing"), "--no-plot"]) == 2
+
+
+def _rewrite_manifest(path: Path, change) -> None:
+    table = pq.read_table(path)
+    pq.write_table(table.from_pylist(change(table.to_pylist()), schema=table.schema), path)
+
+
+def test_verify_checks_the_manifests_as_multisets(tiny_dataset: TinyDataset, dataset_copy: Path) -> None:
+    """A duplicated row, a missing row and an extra row are each named (a dict keyed by row used to hide a duplicate)."""
+    _rewrite_manifest(dataset_copy / manifest_path("x264", 0), lambda rows: rows + rows[:1])
+    _rewrite_manifest(dataset_copy / manifest_path("x265", 1), lambda rows: rows[1:])
+    _rewrite_manifest(
+        dataset_copy / manifest_path(BASE_GROUP, 2), lambda rows: rows + [{**rows[0], "key": "000002_extra"}] + rows[:1]
+    )
+    _rewrite_manifest(dataset_copy / manifest_path(BASE_GROUP, 3), lambda rows: [])
+
+    report = verify_dataset(str(dataset_copy), reencode=0)
+    text = report.render()
+    first = pq.read_table(dataset_copy / manifest_path("x264", 0)).to_pylist()[0]
+    assert f"x264-000000.tar: {first['key']}: manifest row for {first['member']} appears 2 times" in text
+    missing = pq.read_table(tiny_dataset.root / manifest_path("x265", 1)).to_pylist()[0]
+    assert f"x265-000001.tar: {missing['key']} {missing['member']}: no manifest row" in text
+    assert f"base-000002.tar: {tiny_dataset.keys[4]}: base manifest row appears 2 times" in text
+    assert "base-000002.tar: 000002_extra: base manifest row has no sample in the tar" in text
+    assert f"base-000003.tar: {tiny_dataset.keys[6]}: base manifest row missing" in text
