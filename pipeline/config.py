@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 from codec_bindings import CODEC_NAMES, get_codec
+from pipeline.config_checks import encoder_problems, grid_problems, job_problems, picture_problems
 from pipeline.degrade import PRESETS
 
 DEFAULT_QPS = tuple(range(20, 51, 2))  # covers 0.45 -> 0.09 bpp (QP ~30 -> 44 +- 6) and q - 10 of each
@@ -43,14 +44,18 @@ class FactoryConfig:
             raise ValueError(f"crop must be 'center' or 'random', got {self.crop!r}")
         if self.degradation not in PRESETS:
             raise ValueError(f"unknown degradation preset {self.degradation!r}; known: {', '.join(PRESETS)}")
-        if self.size % self.scale:
-            raise ValueError(f"size {self.size} is not divisible by scale {self.scale}")
-        if self.shard_size < 1:
-            raise ValueError(f"shard_size must be >= 1, got {self.shard_size}")
         if not self.qps and not self.crfs:
             raise ValueError("give at least one QP or CRF point")
         if self.lq_variants < 1:
             raise ValueError(f"lq_variants must be >= 1, got {self.lq_variants}")
+        problems = [
+            *picture_problems(self.size, self.scale),
+            *grid_problems(self.codecs, self.qps, self.crfs),
+            *encoder_problems(self.codecs, self.presets, self.threads),
+            *job_problems(self.seed, self.shard_size, self.png_compression),
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def preset_for(self, codec: str) -> str:
         return dict(self.presets).get(codec, get_codec(codec).default_preset)

@@ -41,16 +41,19 @@ def run_factory(
         shards=len(plan.shards), skipped_tasks=len(plan.shards) * len(groups) - sum(map(len, todo.values()))
     )
 
+    local = address in (None, "local")
     if not ray.is_initialized():
-        with quiet_local_token_banner(local=address in (None, "local")):  # a cluster this process starts
+        with quiet_local_token_banner(local=local):  # a cluster this process starts
             ray.init(
-                address=address,
-                num_cpus=None if address else num_cpus,
+                address="local"
+                if local
+                else address,  # never join a cluster that happens to run here (nor RAY_ADDRESS's)
+                num_cpus=num_cpus if local else None,
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
             )
-    _check_memory_fits({"base": base_task_memory(config), "codec": codec_task_memory(config)}, local=address is None)
+    _check_memory_fits({"base": base_task_memory(config), "codec": codec_task_memory(config)}, local=local)
     config_ref = ray.put(config)
     progress_bar = FactoryProgress(
         {index: len(pending) for index, pending in todo.items()},

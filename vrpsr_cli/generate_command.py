@@ -48,7 +48,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--shard-size", type=int, default=64, help="samples per shard")
     parser.add_argument("--preset", action="append", default=[], metavar="CODEC=PRESET", help="encoder preset override")
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder (1 = deterministic)")
-    parser.add_argument("--address", default=None, help="Ray address ('auto' on a cluster); none = start Ray locally")
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray address to join ('auto': the cluster running here); none = always a fresh local Ray",
+    )
     parser.add_argument("--workers", type=int, default=None, help="CPUs for a local Ray (default: all cores)")
     parser.add_argument(
         "--max-in-flight", type=int, default=None, help="tasks submitted at once (default: 4 per cluster CPU, >= 64)"
