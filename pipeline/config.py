@@ -94,6 +94,11 @@ def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder
     )
 
 
+def run_config_hash(config: FactoryConfig) -> str:
+    """Hash of the whole config: two runs writing one OUT at once must agree on it (shards.writer_lease)."""
+    return _hash(config.as_dict())
+
+
 def listing_digest(keys: list[str]) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 

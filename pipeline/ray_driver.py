@@ -4,12 +4,13 @@ failures after retries written as rows of failures/tasks.parquet; a final summar
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 
 import ray
 
-from pipeline.config import FactoryConfig
+from pipeline.config import FactoryConfig, run_config_hash
 from pipeline.driver_loop import BoundedLoop, Submission
 from pipeline.failures import TaskFailure, describe_error, record_task_failures
 from pipeline.progress import FactoryProgress
@@ -19,6 +20,7 @@ from pipeline.run_plan import RunPlan, prepare_run, stream_plan
 from pipeline.summary import FactorySummary
 from shards.layout import BASE_GROUP
 from shards.storage import Storage
+from shards.writer_lease import WriterLease
 
 __all__ = ["TASK_RETRIES", "FactorySummary", "RunPlan", "prepare_run", "run_factory", "stream_plan"]
 
@@ -31,8 +33,27 @@ def run_factory(
     progress: bool = True,
     max_in_flight: int | None = None,
 ) -> FactorySummary:
-    started, cpu_started = time.perf_counter(), time.process_time()
+    """Make the dataset config describes, holding the writer lease on OUT from before the plan to the end."""
     storage = Storage(config.out, storage_options)
+    with WriterLease(storage, run_config_hash(config), on_wait=_say) as lease:
+        return _run_leased(config, storage, lease, storage_options, address, num_cpus, progress, max_in_flight)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_leased(
+    config: FactoryConfig,
+    storage: Storage,
+    lease: WriterLease,
+    storage_options: dict | None,
+    address: str | None,
+    num_cpus: int | None,
+    progress: bool,
+    max_in_flight: int | None,
+) -> FactorySummary:
+    started, cpu_started = time.perf_counter(), time.process_time()
     plan = prepare_run(config, storage_options)
     groups = (BASE_GROUP, *config.codecs)
     todo = {index: [group for group in groups if (group, index) not in plan.done] for index in range(len(plan.shards))}
@@ -76,7 +97,11 @@ def run_factory(
             )
         progress_bar.task_finished(group, index)
 
-    loop = BoundedLoop(on_finished, max_in_flight, on_tick=progress_bar.tick)
+    def on_tick() -> None:
+        progress_bar.tick()
+        lease.check()
+
+    loop = BoundedLoop(on_finished, max_in_flight, on_tick=on_tick)
     try:
         loop.run(_submissions(config, config_ref, plan, todo, storage_options))
     finally:

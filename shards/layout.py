@@ -9,6 +9,7 @@ verify, stats) import every name from here; no member name or path is spelled an
     failures/base-000123.parquet   inputs that could not be used: (source, reason)
     failures/tasks.parquet         shard tasks that still failed after their retries: (group, shard, error, attempts)
     _done/x264-000123.json         written last: the shard is complete (stats, sha256, config hash inside)
+    _writer.lock / _writer.json    one writer at a time: a local flock file / an S3 lease object (shards.writer_lease)
 
 Tar members follow WebDataset naming: "<key>.<suffix>", the key has no dot. Every group of a shard
 index holds the same keys in the same order.
@@ -71,6 +72,8 @@ CODEC_MANIFEST_COLUMNS = (
 )
 FAILURE_COLUMNS = ("shard", "source", "reason")
 TASK_FAILURE_COLUMNS = ("group", "shard", "error", "attempts")
+WRITER_LOCK_FILE = "_writer.lock"  # local roots: held with flock by the run writing the dataset
+WRITER_LEASE_FILE = "_writer.json"  # object stores: created with If-None-Match: *, renewed with If-Match
 TASK_FAILURES_PATH = "failures/tasks.parquet"  # rewritten by every factory run: the (group, shard) still not done
 
 

@@ -3,8 +3,10 @@ runs on the machine (RAY_ADDRESS included)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 
 import pytest
 import ray
@@ -54,3 +56,39 @@ def test_without_address_generate_starts_its_own_ray_even_when_ray_address_is_se
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "images done: 2" in completed.stdout
+
+
+@pytest.mark.slow
+def test_a_second_run_with_another_grid_into_the_same_out_is_refused_while_the_first_writes(jpeg_dir, tmp_path) -> None:
+    """Issue 23: `--qps 32,42 & --qps 22,27 & wait` both ended rc 0 and the first run's grid was lost."""
+    inputs = write_list(tmp_path, sorted(jpeg_dir.glob("*.JPEG"))[:16])  # long enough to be still running
+    out = tmp_path / "out"
+    common = ("--codecs", "x264,x265", "--size", "128", "--shard-size", "2", "--workers", "1")
+    first = subprocess.Popen(
+        [*generate_command(str(inputs), str(out)), *common, "--qps", "32,42"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "dataset.json").exists():  # the first run holds OUT and has planned its grid
+            assert time.monotonic() < deadline and first.poll() is None, "the first run never planned"
+            time.sleep(0.05)
+        second = subprocess.run(
+            [*generate_command(str(inputs), str(out)), *common, "--qps", "22,27"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        first_out, first_err = first.communicate(timeout=300)
+    finally:
+        first.kill()
+    assert first.returncode == 0, first_err[-3000:]
+    assert second.returncode == 2 and "another config" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["groups"]["x264"]["qps"] == [32, 42]
+    assert len(list((out / "_done").glob("x265-*.json"))) == 8
