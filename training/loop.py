@@ -252,6 +252,11 @@ class Run:
 def setup(config: TrainConfig, model: torch.nn.Module, batches: Iterable[Batch], run_config: object | None) -> Run:
     """Accelerate, loss, discriminator, AdamW + schedule, EMA, and the restored checkpoint (if resuming)."""
     output_dir = Path(config.output_dir)
+    if config.resume_from == "latest" and latest_checkpoint(output_dir) is None:
+        raise ValueError(
+            f"--resume latest: {output_dir} holds no complete checkpoint to resume: leave --resume out to start "
+            "from step 0, or name a checkpoint folder"
+        )
     output_dir.mkdir(parents=True, exist_ok=True)
     accelerator = Accelerator(
         cpu=not torch.cuda.is_available(),  # several CPU processes (torchrun): gloo

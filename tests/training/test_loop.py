@@ -119,3 +119,11 @@ def test_training_lowers_held_out_error_below_identity(
     assert [r["step"] for r in _rows(tmp_path / "held_out.csv")] == ["15", "30"]
     assert result.held_out[-1]["mse"] < before["mse"]
     assert result.held_out[-1]["psnr"] > before["psnr"]
+
+
+def test_resume_latest_with_nothing_to_resume_is_refused(codec_batches: list[dict], tmp_path: Path) -> None:
+    """It used to start silently from step 0, as if the earlier run's checkpoints had never existed."""
+    config = tiny_config(tmp_path / "empty", resume_from="latest")
+    with pytest.raises(ValueError, match="--resume latest: .* holds no complete checkpoint to resume"):
+        train(config, tiny_simulator(), simulator_forward, codec_batches)
+    assert not (tmp_path / "empty" / "losses.csv").exists()
