@@ -35,6 +35,7 @@ def run_factory(
 ) -> FactorySummary:
     """Make the dataset config describes, holding the writer lease on OUT from before the plan to the end."""
     storage = Storage(config.out, storage_options)
+    storage.check_reachable()
     with WriterLease(storage, run_config_hash(config), on_wait=_say) as lease:
         return _run_leased(config, storage, lease, storage_options, address, num_cpus, progress, max_in_flight)
 

@@ -24,6 +24,7 @@ from shards.errors import ShardError, StorageUnavailableError
 
 LOG = logging.getLogger("shards.storage")
 RETRY_SECONDS = 300.0  # how long an object-store outage is waited out before giving up
+FIRST_CONTACT_SECONDS = 10.0  # before a job has talked to the store, an unreachable one fails this fast
 FIRST_BACKOFF, MAX_BACKOFF = 0.2, 10.0
 
 
@@ -37,6 +38,15 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return (OSError, TimeoutError, BotoCoreError)
 
 
+def _credential_errors() -> tuple[type[BaseException], ...]:
+    """Missing credentials: botocore calls them BotoCoreErrors, but waiting never brings them."""
+    try:
+        from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+    except ImportError:
+        return ()
+    return (NoCredentialsError, PartialCredentialsError)
+
+
 class Storage:
     def __init__(self, root: str, storage_options: dict | None = None, retry_seconds: float = RETRY_SECONDS) -> None:
         self.root = root.rstrip("/")
@@ -44,6 +54,27 @@ class Storage:
         protocol = fsspec.utils.get_protocol(self.root)
         self.fs, self.base = fsspec.core.url_to_fs(self.root, **({} if protocol == "file" else (storage_options or {})))
         self.is_local = isinstance(self.fs, LocalFileSystem)
+        client_kwargs = (storage_options or {}).get("client_kwargs", {})
+        self.endpoint = (
+            client_kwargs.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL") or "the default endpoint"
+        )
+
+    def check_reachable(self, within_seconds: float = FIRST_CONTACT_SECONDS) -> None:
+        """One listing of the root, waited out for ``within_seconds`` only: a store that cannot be reached, or
+        credentials that are missing or refused, fail in seconds naming the endpoint. Call it before a job
+        starts; the long outage retry is for a store the job has already talked to."""
+        if self.is_local:
+            return
+        patient, self.retry_seconds = self.retry_seconds, within_seconds
+        try:
+            self.list("")
+        except StorageUnavailableError as error:
+            raise ShardError(
+                f"{self.root}: cannot reach the object store at {self.endpoint} ({error.__cause__}): check "
+                "--s3-endpoint / AWS_ENDPOINT_URL and that the store runs"
+            ) from error
+        finally:
+            self.retry_seconds = patient
 
     def path(self, relative: str) -> str:
         return f"{self.base}/{relative}"
@@ -113,11 +144,16 @@ class Storage:
                 raise
             except PermissionError as error:  # wrong credentials or policy: waiting will not help
                 raise ShardError(f"{self.url(relative)}: permission denied: {error}") from error
+            except _credential_errors() as error:
+                raise ShardError(
+                    f"{self.url(relative)}: no S3 credentials for {self.endpoint} ({error}): set "
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment"
+                ) from error
             except _transient_errors() as error:
                 waited = time.monotonic() - started
                 if waited + backoff > self.retry_seconds:
                     raise StorageUnavailableError(
-                        f"{self.url(relative)}: object store unavailable for {waited:.1f} s after {attempt} attempts "
+                        f"{self.url(relative)}: object store at {self.endpoint} unavailable for {waited:.1f} s after {attempt} attempts "
                         f"(retry limit {self.retry_seconds:.0f} s): {type(error).__name__}: {error}"
                     ) from error
                 LOG.warning(

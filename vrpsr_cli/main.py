@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from codec_bindings import CodecError
-from pipeline.errors import SourceError
-from shards.errors import ShardError
 from vrpsr_cli import (
     eval_command,
     eval_simulator_command,
@@ -15,6 +12,14 @@ from vrpsr_cli import (
     import_command,
     shards_command,
     train_command,
+)
+from vrpsr_cli.errors import (
+    DEBUG_ENVIRONMENT,
+    DEBUG_FLAG,
+    debug_requested,
+    expected_errors,
+    one_line,
+    show_retries_on_terminal,
 )
 
 COMMANDS = {
@@ -34,14 +39,19 @@ def spelled_as_subcommands(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vrpsr", description="Dataset factory and trainer for recompression-aware SR")
+    parser.add_argument(DEBUG_FLAG, action="store_true", help=f"show tracebacks (also {DEBUG_ENVIRONMENT}=1)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():
         module.add_parser(subparsers)
-    args = parser.parse_args(spelled_as_subcommands(sys.argv[1:] if argv is None else argv))
+    debug, argv = debug_requested(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(spelled_as_subcommands(argv))
+    show_retries_on_terminal()
     try:
         return int(args.run(args) or 0)
-    except (CodecError, ShardError, SourceError, ValueError, FileNotFoundError) as error:
-        print(f"vrpsr {args.command}: error: {error}", file=sys.stderr)
+    except expected_errors() as error:
+        if debug:
+            raise
+        print(one_line(args.command, args, error), file=sys.stderr)
         return 2
 
 
