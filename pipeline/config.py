@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from codec_bindings import CODEC_NAMES, get_codec
 from pipeline.config_checks import encoder_problems, grid_problems, job_problems, picture_problems
 from pipeline.degrade import PRESETS
+from pipeline.sources import DEFAULT_MAX_INPUT_BYTES
 
 DEFAULT_QPS = tuple(range(20, 51, 2))  # covers 0.45 -> 0.09 bpp (QP ~30 -> 44 +- 6) and q - 10 of each
 DEFAULT_CODECS = CODEC_NAMES
@@ -35,6 +36,7 @@ class FactoryConfig:
     lq_variants: int = 1  # independently seeded degradations per picture (training: a fresh one each epoch)
     image_column: str | None = None  # parquet sources: the image-bytes column (None: detected)
     label_column: str | None = None  # parquet sources: the label column (None: 'label' or 'cls' if present)
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES  # a larger input file or member is a failure row, read no further
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -52,7 +54,7 @@ class FactoryConfig:
             *picture_problems(self.size, self.scale),
             *grid_problems(self.codecs, self.qps, self.crfs),
             *encoder_problems(self.codecs, self.presets, self.threads),
-            *job_problems(self.seed, self.shard_size, self.png_compression),
+            *job_problems(self.seed, self.shard_size, self.png_compression, self.max_input_bytes),
         ]
         if problems:
             raise ValueError("; ".join(problems))

@@ -55,8 +55,10 @@ def encoder_problems(codecs: tuple[str, ...], presets: tuple[tuple[str, str], ..
     return problems
 
 
-def job_problems(seed: int, shard_size: int, png_compression: int) -> list[str]:
+def job_problems(seed: int, shard_size: int, png_compression: int, max_input_bytes: int) -> list[str]:
     problems = [] if seed >= 0 else [f"--seed must be >= 0, got {seed}"]
+    if max_input_bytes < 1:
+        problems.append(f"--max-input-mb must be > 0, got {max_input_bytes / 2**20:g}")
     if shard_size < 1:
         problems.append(f"--shard-size must be >= 1, got {shard_size}")
     if not 0 <= png_compression <= MAX_PNG_COMPRESSION:

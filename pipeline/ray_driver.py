@@ -67,10 +67,12 @@ def _run_leased(
     if not ray.is_initialized():
         with quiet_local_token_banner(local=local):  # a cluster this process starts
             ray.init(
-                address="local"
-                if local
-                else address,  # never join a cluster that happens to run here (nor RAY_ADDRESS's)
+                # never join a cluster that happens to run here (nor RAY_ADDRESS's) unless --address says so
+                address="local" if local else address,
                 num_cpus=num_cpus if local else None,
+                # a task the memory monitor kills is retried this often, then fails as a row like any other
+                # (Ray's own default has been unbounded; on a cluster set RAY_task_oom_retries where it starts)
+                _system_config={"task_oom_retries": TASK_RETRIES} if local else None,
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,

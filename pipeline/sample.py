@@ -22,7 +22,7 @@ def make_base_sample(
     item: SourceItem, key: str, config: FactoryConfig, storage_options: dict | None
 ) -> dict[str, bytes]:
     """Members {suffix: bytes} of one sample; raises SourceError (or ValueError) for a bad input."""
-    image = decode_image(read_bytes(item, storage_options), item.name)
+    image = decode_image(read_bytes(item, storage_options, config.max_input_bytes), item.name)
     if config.crop == "center":
         clean, crop_record = center_crop_resized(image, config.size, name=item.name)
     else:

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         image_column=args.image_column,
         label_column=args.label_column,
         lq_variants=args.lq_variants,
+        max_input_bytes=int(args.max_input_mb * 2**20),
     )
     summary = run_factory(
         config,

@@ -10,6 +10,7 @@ parquet.py     rows of image bytes
 """
 
 from pipeline.sources.listing import (
+    DEFAULT_MAX_INPUT_BYTES,
     IMAGE_EXTENSIONS,
     SAMPLE_IMAGES,
     SAMPLE_SOURCE,
@@ -21,6 +22,7 @@ from pipeline.sources.listing import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_INPUT_BYTES",
     "IMAGE_EXTENSIONS",
     "SAMPLE_IMAGES",
     "SAMPLE_SOURCE",

@@ -36,6 +36,7 @@ from __future__ import annotations
 import gc
 import os
 import posixpath
+import stat
 import sys
 from collections.abc import Iterator
 
@@ -58,6 +59,7 @@ from pipeline.sources.patterns import expand_pattern, is_pattern
 from pipeline.sources.webdataset import iter_webdataset
 
 __all__ = [
+    "DEFAULT_MAX_INPUT_BYTES",
     "IMAGE_EXTENSIONS",
     "SAMPLE_IMAGES",
     "SAMPLE_SOURCE",
@@ -69,6 +71,7 @@ __all__ = [
 ]
 
 SAMPLE_SOURCE = "sample"
+DEFAULT_MAX_INPUT_BYTES = 256 * 2**20  # one input file or member; larger ones (and endless ones) are failure rows
 # scikit-image's natural photographs with a short side of at least 300 px (not the synthetic,
 # scanned-text, microscopy or tiny ones; motorcycle_right is left out: a stereo twin of _left).
 SAMPLE_IMAGES = (
@@ -133,16 +136,33 @@ def list_source(
             gc.enable()
 
 
-def read_bytes(item: SourceItem, storage_options: dict | None = None) -> bytes:
-    """The bytes of one input: a whole file, a byte range of an archive, or a parquet cell."""
+def read_bytes(
+    item: SourceItem, storage_options: dict | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES
+) -> bytes:
+    """The bytes of one input: a whole file, a byte range of an archive, or a parquet cell.
+
+    Never more than ``max_bytes``: a larger input (or an endless one, /dev/zero) is read only up to the
+    cap and refused; a device, FIFO or socket is refused without being opened (a FIFO would block)."""
     if item.error is not None:
         raise SourceError(item.error)
+    too_large = (
+        f"{item.name}: larger than the input limit of {max_bytes / 2**20:g} MB: left out "
+        "(raise --max-input-mb to use it)"
+    )
     try:
         if item.row_group >= 0:
             return read_parquet_image(item, storage_options)
         fs, path = filesystem(item.uri, storage_options)
         if item.offset < 0:
-            return fs.cat_file(path)
+            if isinstance(fs, LocalFileSystem) and not stat.S_ISREG(os.stat(path).st_mode):
+                raise SourceError(f"{item.name}: not a regular file (a device, FIFO or socket): left out")
+            with fs.open(path, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise SourceError(too_large)
+            return data
+        if item.size > max_bytes:
+            raise SourceError(too_large)
         data = fs.cat_file(path, start=item.offset, end=item.offset + item.size)
         if len(data) != item.size:
             raise SourceError(f"{item.name}: the archive ends after {len(data)} of the member's {item.size} bytes")
