@@ -15,6 +15,7 @@ from codec_bindings import encode, encode_many, get_codec, psnr
 from pipeline.config import FactoryConfig
 from pipeline.sample import make_base_sample
 from pipeline.sources import SourceItem
+from pipeline.sources.item import failure_source
 from shards.codec_meta import codec_meta_bytes, picture_entry
 from shards.layout import (
     BASE_GROUP,
@@ -48,7 +49,9 @@ def make_base_shard(
         try:
             members = make_base_sample(item, key, config, storage_options)
         except Exception as error:  # one bad input never stops the shard: it is recorded as data
-            failures.append({"shard": index, "source": item.key_hint, "reason": f"{type(error).__name__}: {error}"})
+            failures.append(
+                {"shard": index, "source": failure_source(item), "reason": f"{type(error).__name__}: {error}"}
+            )
             continue
         samples.append((key, members))
         rows.append(

@@ -46,6 +46,14 @@ class SourceItem:
         return f"{self.uri} [{self.member}]" if self.member else self.uri
 
 
+def failure_source(item: SourceItem) -> str:
+    """The `source` of an item's failure row: its key hint, plus the inner tar when the key hint names only
+    its class folder (a damaged class tar of a nested tar: `n01440764/ [n01440764.tar]`)."""
+    if item.error is not None and item.member and item.key_hint.endswith("/"):
+        return f"{item.key_hint} [{item.member}]"
+    return item.key_hint
+
+
 def has_image_extension(name: str) -> bool:
     return posixpath.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 

@@ -47,7 +47,7 @@ def first_member_is_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> 
     """Whether the archive's first member that is a tar or an image is a tar (the nested layout)."""
     with fs.open(path, "rb") as handle:
         for entry in iter_tar_entries(handle, fs.size(path), archive_uri):
-            if is_tar_name(entry.name) or has_image_extension(entry.name):
+            if not entry.link and (is_tar_name(entry.name) or has_image_extension(entry.name)):
                 return is_tar_name(entry.name)
     return False
 
@@ -68,6 +68,7 @@ def iter_plain_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> Itera
                         offset=entry.offset,
                         size=entry.size,
                         label=sys.intern(label) if label else None,
+                        error=link_error(archive_uri, entry),
                     )
         except TarDamaged as error:  # a name stored twice: the later copy wins above, as extraction does
             if not members:
@@ -96,6 +97,11 @@ def iter_nested_tar(fs: AbstractFileSystem, path: str, archive_uri: str) -> Iter
             yield from _class_items(handle, class_tar, archive_uri)
 
 
+def link_error(archive: str, entry: TarEntry) -> str | None:
+    """A link member is a failure row naming it (extracting would follow it out of the archive)."""
+    return f"{archive} [{entry.name}]: a {entry.link}: links in archives are not followed" if entry.link else None
+
+
 def _class_prefix(class_tar_name: str) -> str:
     return normalised(class_tar_name)[: -len(TAR_EXTENSION)] + "/"
 
@@ -108,7 +114,7 @@ def _class_items(handle: BinaryIO, class_tar: TarEntry, archive_uri: str) -> Ite
     try:
         for entry in iter_tar_entries(window, class_tar.size, f"{archive_uri} [{class_tar.name}]"):
             name = normalised(entry.name)
-            if has_image_extension(name) and not is_hidden(name):
+            if has_image_extension(name) and not is_hidden(name) and not (entry.link and is_tar_name(name)):
                 members[name] = entry
     except TarDamaged as damage:
         yield SourceItem(prefix, archive_uri, member=class_tar.name, label=label, error=str(damage))
@@ -121,4 +127,5 @@ def _class_items(handle: BinaryIO, class_tar: TarEntry, archive_uri: str) -> Ite
             offset=class_tar.offset + entry.offset,
             size=entry.size,
             label=label,
+            error=link_error(f"{archive_uri} [{class_tar.name}]", entry),
         )

@@ -18,7 +18,8 @@ from pipeline.errors import SourceError
 BLOCK = 512
 POSIX_MAGIC = b"ustar\x00"
 FILE_TYPES = (b"0", b"\0", b"7")  # regular, old regular, contiguous
-PLAIN_TYPES = (*FILE_TYPES, b"1", b"2", b"3", b"4", b"5", b"6")  # + links, devices, folders, fifos: skipped
+LINK_TYPES = {b"1": "hard link", b"2": "symbolic link"}  # listed (callers make them failure rows), never followed
+PLAIN_TYPES = (*FILE_TYPES, *LINK_TYPES, b"3", b"4", b"5", b"6")  # + devices, folders, fifos: skipped
 
 
 class TarDamaged(SourceError):
@@ -30,6 +31,7 @@ class TarEntry:
     name: str
     offset: int  # of the member's data, from the start of the handle given to iter_tar_entries
     size: int
+    link: str = ""  # a link member: "symbolic link to <target>" (it has no data of its own)
 
 
 class ByteWindow(io.RawIOBase):
@@ -70,7 +72,7 @@ class ByteWindow(io.RawIOBase):
 
 
 def iter_tar_entries(handle: BinaryIO, length: int, description: str) -> Iterator[TarEntry]:
-    """Regular-file members in stored order; TarDamaged (after the good ones) if the tar is damaged.
+    """Regular-file and link members in stored order; TarDamaged (after the good ones) if the tar is damaged.
 
     `handle` is positioned anywhere (it is sought); `length` is the archive's size in bytes;
     `description` names the archive in errors. Only headers are read, never member data. Plain
@@ -88,19 +90,20 @@ def iter_tar_entries(handle: BinaryIO, length: int, description: str) -> Iterato
         if header is None:
             yield from _tarfile_entries(handle, offset, length, description)
             return
-        name, size, is_file = header
+        name, size, is_file, link = header
         data = offset + BLOCK
         if data + size > length:
             raise TarDamaged(
                 f"{description}: member {name} is truncated (needs byte {data + size}, the archive has {length})"
             )
-        if is_file:
-            yield TarEntry(name, data, size)
+        if is_file or link:
+            yield TarEntry(name, data, size, link)
         offset = data + (size + BLOCK - 1) // BLOCK * BLOCK
 
 
-def _plain_header(block: bytes) -> tuple[str, int, bool] | None:
-    """(name, size, is a regular file) of a plain ustar/GNU/v7 header; None when tarfile must read it."""
+def _plain_header(block: bytes) -> tuple[str, int, bool, str] | None:
+    """(name, size, is a regular file, link description) of a plain ustar/GNU/v7 header; None when tarfile
+    must read it."""
     if len(block) < BLOCK or block[156:157] not in PLAIN_TYPES or block[124] & 0x80:
         return None
     try:
@@ -114,7 +117,9 @@ def _plain_header(block: bytes) -> tuple[str, int, bool] | None:
     if block[257:263] == POSIX_MAGIC and block[345] != 0:
         name = block[345:500].split(b"\0", 1)[0] + b"/" + name
     text = name.decode("utf-8", "surrogateescape")  # as tarfile decodes names
-    return text, size, block[156:157] in FILE_TYPES and not text.endswith("/")
+    kind = LINK_TYPES.get(block[156:157])
+    target = block[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return text, size, block[156:157] in FILE_TYPES and not text.endswith("/"), f"{kind} to {target}" if kind else ""
 
 
 def _tarfile_entries(handle: BinaryIO, start: int, length: int, description: str) -> Iterator[TarEntry]:
@@ -136,6 +141,10 @@ def _tarfile_entries(handle: BinaryIO, start: int, length: int, description: str
             if info is None:
                 break
             archive.members.clear()  # tarfile keeps every TarInfo otherwise: 1.28 M of them on a big archive
+            if info.issym() or info.islnk():
+                kind = "symbolic link" if info.issym() else "hard link"
+                yield TarEntry(info.name, start + info.offset_data, 0, f"{kind} to {info.linkname}")
+                continue
             if not info.isfile():
                 continue
             if start + info.offset_data + info.size > length:

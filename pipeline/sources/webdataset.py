@@ -46,6 +46,8 @@ def _shard_items(handle: BinaryIO, length: int, shard_uri: str) -> Iterator[Sour
     sample_key, members = None, {}
     try:
         for entry in iter_tar_entries(handle, length, shard_uri):
+            if entry.link:
+                continue  # a WebDataset member is data, never a link
             key, suffix = split_sample_name(normalised(entry.name))
             if posixpath.basename(key).startswith(".") or not suffix:
                 continue

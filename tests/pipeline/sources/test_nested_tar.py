@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import tarfile
 from pathlib import Path
 
@@ -66,8 +67,8 @@ def test_damaged_class_tar_is_a_failure_row_and_the_rest_is_made(tmp_path: Path)
         row["source"]: row["reason"]
         for row in pq.read_table(tmp_path / "out" / "failures" / "base-000000.parquet").to_pylist()
     }
-    assert set(failures) == {"n03063599/", "n02123045/chelsea_1.JPEG"}
-    assert "train.tar [n03063599.tar]: invalid tar header" in failures["n03063599/"]
+    assert set(failures) == {"n03063599/ [n03063599.tar]", "n02123045/chelsea_1.JPEG"}  # the source names the member
+    assert "train.tar [n03063599.tar]: invalid tar header" in failures["n03063599/ [n03063599.tar]"]
     assert "train.tar [n02123045.tar/chelsea_1.JPEG]" in failures["n02123045/chelsea_1.JPEG"]  # decode error names both
     made = pq.read_table(tmp_path / "out" / "manifest" / "base-000000.parquet").to_pylist()
     assert [row["source"] for row in made] == [SORTED_KEYS[0], SORTED_KEYS[2], "n03063599/coffee_2.png"]
@@ -128,3 +129,37 @@ def test_nested_tar_makes_the_same_shards_as_class_folders(tmp_path: Path) -> No
     with tarfile.open(tmp_path / "out-tar" / "base" / "base-000000.tar") as shard:
         meta = json.loads(shard.extractfile("000000_00000.meta.json").read())
     assert meta["source"] == SORTED_KEYS[0] and meta["label"] == "n02123045"
+
+
+def _link_info(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_link_members_are_failure_rows_naming_the_member(tmp_path: Path, nested: bool) -> None:
+    """They used to vanish from the listing without a trace."""
+    image = IMAGES["n02123045/chelsea_0.JPEG"]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        real = tarfile.TarInfo("real.JPEG")
+        real.size = len(image)
+        archive.addfile(real, io.BytesIO(image))
+        archive.addfile(_link_info("soft.JPEG", "/etc/passwd", tarfile.SYMTYPE))
+        archive.addfile(_link_info("hard.JPEG", "real.JPEG", tarfile.LNKTYPE))
+    if nested:
+        path = write_nested_tar(tmp_path / "train.tar", {"n01.tar": buffer.getvalue()})
+        prefix, where = "n01/", "train.tar [n01.tar]"
+    else:
+        path, prefix, where = tmp_path / "plain.tar", "", "plain.tar"
+        path.write_bytes(buffer.getvalue())
+    items = {item.key_hint: item for item in list_source(str(path))}
+    assert set(items) == {f"{prefix}hard.JPEG", f"{prefix}real.JPEG", f"{prefix}soft.JPEG"}
+    assert read_bytes(items[f"{prefix}real.JPEG"]) == image
+    with pytest.raises(SourceError, match=rf"{re.escape(where)} \[soft.JPEG\]: a symbolic link to /etc/passwd"):
+        read_bytes(items[f"{prefix}soft.JPEG"])
+    with pytest.raises(
+        SourceError, match=r"\[hard.JPEG\]: a hard link to real.JPEG: links in archives are not followed"
+    ):
+        read_bytes(items[f"{prefix}hard.JPEG"])
