@@ -10,6 +10,10 @@ Optionally colours are corrected toward the upsampled X̃ (color_fix.py), on the
 VRPSR evaluation) or on the SR output before encoding. The bpp in every row is the size of X̂'s own
 bitstream. Identical SR outputs (e.g. identity and bicubic) are encoded and measured once. Plain data out:
 rows (one per image, model, codec, setting), FID per group, side-by-side crops.
+
+One odd picture never ends a run: a point whose rate no QP matches within one step, or a model that raises
+on one picture, is a row of `left_out` (the image, the closest QP and its rate, or the error) and is left out
+of the means, t-tests and BD-rate; the tables count them.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class EvalResult:
     provenance: dict[str, dict]
     encoders: dict[str, dict]  # codec -> encoder name, version, preset, colour handling (from the first encode)
     seconds: float
+    left_out: list[dict] = field(default_factory=list)  # unmatched rates and model errors, one row each
 
 
 def _digest(picture: np.ndarray) -> str:
@@ -84,12 +89,13 @@ def _code_output(sr: np.ndarray, target: Encoded, codec: str, config: EvalConfig
                 "encodes": matched.encodes,
                 "neighbour_qp": matched.neighbour_qp,
                 "neighbour_bits": matched.neighbour_bits,
+                "unmatched": matched.unmatched,
             },
         )
     else:
         encoded, extra = (
             _encode_setting(sr, codec, config, setting),
-            {"encodes": 1, "neighbour_qp": None, "neighbour_bits": None},
+            {"encodes": 1, "neighbour_qp": None, "neighbour_bits": None, "unmatched": ""},
         )
     return {
         "encoded": encoded,
@@ -121,6 +127,7 @@ def evaluate(
     features: dict[tuple[str, str, float], list[np.ndarray]] = {}
     reference_features: list[np.ndarray] = []
     crops: list[CropSet] = []
+    left_out: list[dict] = []
     encoders: dict[str, dict] = {}
     crop_setting = config.settings[len(config.settings) // 2]
     iterator = items
@@ -133,7 +140,19 @@ def evaluate(
         if metrics.fid_features is not None:
             reference_features.append(metrics.fid_features(image.clean))
         _evaluate_image(
-            image, index, config, models, metrics, simulator, postprocess, rows, features, crops, encoders, crop_setting
+            image,
+            index,
+            config,
+            models,
+            metrics,
+            simulator,
+            postprocess,
+            rows,
+            features,
+            crops,
+            encoders,
+            crop_setting,
+            left_out,
         )
     fid = {key: frechet_distance(group, reference_features) for key, group in features.items() if len(group) >= 2}
     return EvalResult(
@@ -147,6 +166,7 @@ def evaluate(
         dict(metrics.provenance),
         encoders,
         time.perf_counter() - started,
+        left_out,
     )
 
 
@@ -163,6 +183,7 @@ def _evaluate_image(
     crops: list[CropSet],
     encoders: dict,
     crop_setting: float,
+    left_out: list[dict],
 ) -> None:
     shape = image.clean.shape
     size = config.crop_size if config.crop_size <= min(shape[:2]) else min(shape[:2])
@@ -184,13 +205,21 @@ def _evaluate_image(
                 crops.append(crop_set)
             for name, model in models.items():
                 label = f"{image.name} {codec} {config.mode} {setting} model {name}"
+                point = {"image": image.name, "model": name, "codec": codec, "setting": setting}
                 model_input = image.upsampled if model.input_scale == 1 else image.lq  # type: ignore[attr-defined]
-                sr = checked_picture(model(model_input, codec, target.bpp), shape, f"{label}: the model")  # type: ignore[operator]
+                try:
+                    sr = checked_picture(model(model_input, codec, target.bpp), shape, f"{label}: the model")  # type: ignore[operator]
+                except Exception as error:  # one picture a model fails on is recorded; the run goes on
+                    left_out.append({**point, "target_bits": target.bits, "reason": f"{type(error).__name__}: {error}"})
+                    continue
                 if config.color_fix_at == "sr":
                     sr = color_fix(sr, image.upsampled, config.color_fix)
                 key = (codec, setting, _digest(sr))
                 if key not in done:
                     coded = _code_output(sr, target, codec, config, setting, label)
+                    if coded["unmatched"]:
+                        done[key] = coded
+                if key not in done:
                     decoded = coded["encoded"].recon
                     if postprocess is not None:
                         decoded = checked_picture(
@@ -203,6 +232,18 @@ def _evaluate_image(
                     coded["features"] = metrics.fid_features(decoded) if metrics.fid_features is not None else None
                     done[key] = coded
                 coded = done[key]
+                if coded["unmatched"]:
+                    left_out.append(
+                        {
+                            **point,
+                            "target_bits": target.bits,
+                            "qp": coded["qp"],
+                            "bits": coded["bits"],
+                            "bpp": coded["bpp"],
+                            "reason": coded["unmatched"],
+                        }
+                    )
+                    continue
                 if coded["features"] is not None:
                     features.setdefault((name, codec, setting), []).append(coded["features"])
                 rows.append(

@@ -84,6 +84,7 @@ def write_report(result: EvalResult, out_dir: str | Path, baseline: str) -> dict
     ]
     paths = {
         "per_image": out / "per_image.csv",
+        "left_out": out / "left_out.csv",
         "summary_csv": out / "summary.csv",
         "bd_rate": out / "bd_rate.csv",
         "ttests": out / "ttests.csv",
@@ -91,6 +92,7 @@ def write_report(result: EvalResult, out_dir: str | Path, baseline: str) -> dict
         "run": out / "run.json",
     }
     _write(paths["per_image"], _csv(result.rows))
+    _write(paths["left_out"], _csv(result.left_out))
     _write(paths["summary_csv"], _csv(summary))
     _write(paths["bd_rate"], _csv(bd))
     _write(paths["ttests"], _csv([dataclasses.asdict(t) for t in tests]))
@@ -112,7 +114,8 @@ def write_report(result: EvalResult, out_dir: str | Path, baseline: str) -> dict
         "provenance": result.provenance,
         "encoders": result.encoders,
         "seconds": result.seconds,
-        "images": sorted({r["image"] for r in result.rows}),
+        "images": sorted({r["image"] for r in [*result.rows, *result.left_out]}),
+        "left_out": result.left_out,
         "versions": _versions(),
         "fid": [{"model": m, "codec": c, "setting": s, "fid": _json_number(v)} for (m, c, s), v in result.fid.items()],
         "bd_rate": [{**b, "bd_rate_pct": _json_number(b["bd_rate_pct"])} for b in bd],

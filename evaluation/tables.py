@@ -26,7 +26,10 @@ def summarize(result: EvalResult) -> list[dict]:
                 rows = groups.get((model, codec, setting), [])
                 if not rows:
                     continue
-                entry = {"model": model, "codec": codec, "setting": setting, "n": len(rows)}
+                left_out = sum(
+                    (r["model"], r["codec"], r["setting"]) == (model, codec, setting) for r in result.left_out
+                )
+                entry = {"model": model, "codec": codec, "setting": setting, "n": len(rows), "left_out": left_out}
                 for column in (
                     "bpp",
                     "target_bpp",
@@ -140,10 +143,24 @@ def markdown(
                     + " | ".join(pareto.get(m, "n/a") for m in columns)
                     + " |"
                 )
+        lines += _left_out_line(result, codec)
         lines.append("")
     lines += _notes(result, bd, columns)
     lines += _ttest_lines(tests, columns, setting_name)
     return "\n".join(lines) + "\n"
+
+
+def _left_out_line(result: EvalResult, codec: str) -> list[str]:
+    """How many points of this codec's block are not in its means and BDBR rows, and why."""
+    points = [r for r in result.left_out if r["codec"] == codec]
+    if not points:
+        return []
+    unmatched = sum("qp" in r for r in points)
+    return [
+        "",
+        f"Left out of the means, t-tests and BDBR: {len(points)} points ({unmatched} whose rate no QP matches "
+        f"within one step, {len(points) - unmatched} the model failed on); each is a row of left_out.csv.",
+    ]
 
 
 def _notes(result: EvalResult, bd: Sequence[dict], columns: Sequence[str]) -> list[str]:

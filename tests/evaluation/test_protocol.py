@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from codec_bindings import decode, encode
-from evaluation import EvalConfig, EvaluationError, evaluate, resolve_model, resolve_simulator, write_report
+from evaluation import EvalConfig, evaluate, resolve_model, resolve_simulator, write_report
 from evaluation.images import list_images, prepare_image
 from pipeline.config import FactoryConfig
 from pipeline.sample import make_base_sample
@@ -104,9 +104,58 @@ def test_low_quality_input_equals_the_factory(photo_dir, tmp_path):
     assert np.array_equal(decode_png(members[LQ_SUFFIX], "lq"), ours.lq)
 
 
-def test_a_bad_model_output_names_the_sample(small_config, pixel_suite):
-    models = {"wrong": resolve_model("py:tests.evaluation.plugins:wrong_size", 4)}
-    with pytest.raises(
-        EvaluationError, match="astronaut.png x264 qp 32 model wrong: the model returned uint8 \\(127, 128, 3\\)"
-    ):
-        evaluate(small_config(limit=1), models, pixel_suite, progress=False)
+def test_a_bad_model_output_is_recorded_naming_the_sample(small_config, pixel_suite):
+    models = {
+        "identity": resolve_model("identity", 4),
+        "wrong": resolve_model("py:tests.evaluation.plugins:wrong_size", 4),
+    }
+    result = evaluate(small_config(limit=1), models, pixel_suite, progress=False)
+    assert {row["model"] for row in result.rows} == {"identity"}
+    wrong = [row for row in result.left_out if row["model"] == "wrong"]
+    assert len(wrong) == 2 and wrong[0]["image"] == "astronaut.png"
+    assert "astronaut.png x264 qp 32 model wrong: the model returned uint8 (127, 128, 3)" in wrong[0]["reason"]
+
+
+class FailsOnFirstPicture:
+    """A model that raises on the first picture it is given (as a real one may run out of memory once)."""
+
+    input_scale = 1
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("CUDA out of memory")
+        return image
+
+
+class FlatGrey:
+    """Output smoother than any QP of the target rate allows: x264 at QP 0 stays below R̄ (issue 23)."""
+
+    input_scale = 1
+
+    def __call__(self, image: np.ndarray, codec: str, bpp: float) -> np.ndarray:
+        return np.full_like(image, 128)
+
+
+def test_unmatched_rates_and_model_errors_are_recorded_and_the_run_goes_on(small_config, pixel_suite, tmp_path):
+    """`x264 cannot reach the target ... QP 0 (the end of the range)` used to end the evaluation with rc 2."""
+    models = {"identity": resolve_model("identity", 4), "flat": FlatGrey(), "flaky": FailsOnFirstPicture()}
+    result = evaluate(small_config(), models, pixel_suite, progress=False)
+    flat = [row for row in result.left_out if row["model"] == "flat"]
+    assert len(flat) == 2 * 2  # images x QPs: no rate of a flat picture reaches R̄
+    assert all(
+        row["qp"] == 0 and row["bits"] < row["target_bits"] and "QP 0 (the end of the range)" in row["reason"]
+        for row in flat
+    )
+    flaky = [row for row in result.left_out if row["model"] == "flaky"]
+    assert len(flaky) == 1 and flaky[0]["image"] == "astronaut.png" and "CUDA out of memory" in flaky[0]["reason"]
+    assert len([row for row in result.rows if row["model"] == "flaky"]) == 2 * 2 - 1  # the run went on
+    assert len([row for row in result.rows if row["model"] == "identity"]) == 2 * 2
+    paths = write_report(result, tmp_path / "report", baseline="identity")
+    summary = paths["summary"].read_text()
+    assert "Left out of the means, t-tests and BDBR: 5 points (4 whose rate no QP matches" in summary
+    assert "1 the model failed on" in summary
+    assert len(list(csv.DictReader(paths["left_out"].open()))) == 5
