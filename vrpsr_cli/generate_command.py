@@ -49,6 +49,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--preset", action="append", default=[], metavar="CODEC=PRESET", help="encoder preset override")
     parser.add_argument("--threads", type=int, default=1, help="threads per encoder (1 = deterministic)")
     parser.add_argument(
+        "--max-input-mb",
+        type=float,
+        default=256,
+        help="a larger input file or tar member is a failure row (never read whole)",
+    )
+    parser.add_argument(
         "--address",
         default=None,
         help="Ray address to join ('auto': the cluster running here); none = always a fresh local Ray",

@@ -54,12 +54,17 @@ def test_killed_driver_resumes_to_identical_bytes(inputs, reference, tmp_path):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((out / "_done").glob("*.json"))) < 3:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "_done").glob("*.json"))) < 3:
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    time.sleep(2)  # a task already running in a worker may still finish and write its marker
+    # Count the markers once every process of the run (its Ray workers share its session) is gone: a fixed
+    # 2 s sleep here let a worker that was still dying under load write a marker after the count (flaky).
+    deadline = time.monotonic() + 120
+    while _session_processes(process.pid):
+        assert time.monotonic() < deadline, "the killed run's Ray processes did not end"
+        time.sleep(0.1)
     done_before = len(list((out / "_done").glob("*.json")))
     assert 3 <= done_before < 12, "the driver should have died mid-job"
     completed = run_generate(str(inputs), str(out), "--workers", "2")
@@ -71,17 +76,30 @@ def test_killed_driver_resumes_to_identical_bytes(inputs, reference, tmp_path):
     assert len(base_keys) == len(set(base_keys)) == IMAGES
 
 
-def _ray_task_workers() -> list[int]:
-    pids = []
+def _session_processes(session: int) -> dict[int, str]:
+    """pid -> command line of every live process of the session (a run started with start_new_session: its
+    Ray processes too); another job's processes on a shared machine are never among them."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 command = (entry / "cmdline").read_bytes().decode(errors="replace")
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if command.startswith(("ray::codec_task", "ray::base_task")):
-                pids.append(int(entry.name))
-    return pids
+            fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, session, ...
+            if int(fields[3]) == session and fields[0] != "Z":
+                found[int(entry.name)] = command
+    return found
+
+
+def _ray_task_workers(session: int) -> list[int]:
+    """This run's Ray task workers (killing another job's worker would test nothing and harm that job)."""
+    return [
+        pid
+        for pid, command in _session_processes(session).items()
+        if command.startswith(("ray::codec_task", "ray::base_task"))
+    ]
 
 
 def test_killed_worker_is_retried_and_the_job_completes(inputs, reference, tmp_path):
@@ -95,9 +113,9 @@ def test_killed_worker_is_retried_and_the_job_completes(inputs, reference, tmp_p
         start_new_session=True,
     )
     killed = None
-    deadline = time.time() + 120
-    while killed is None and time.time() < deadline and process.poll() is None:
-        workers = _ray_task_workers()
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and process.poll() is None:
+        workers = _ray_task_workers(process.pid)
         if workers:
             killed = workers[0]
             os.kill(killed, signal.SIGKILL)
