@@ -30,6 +30,7 @@ SMALL = ("--codecs", "x264", "--qps", "40", "--size", "64", "--shard-size", "4",
         (("--codecs", "x264", "--preset", "x264=fastest"), "--preset x264=fastest: known presets: "),
         (("--threads", "0"), "--threads must be >= 1"),
         (("--seed", "-1"), "--seed must be >= 0"),
+        (("--max-input-mb", "0"), "--max-input-mb must be > 0"),
     ],
 )
 def test_bad_arguments_are_refused_in_one_line_before_any_task(arguments, named, tmp_path, capsys) -> None:
