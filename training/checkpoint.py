@@ -25,6 +25,17 @@ TRAINING_STATE = "training_state.pt"
 DATA_STATE = "data_state.json"
 
 
+def _read_tensors(path: Path) -> dict:
+    """A checkpoint file's tensors (safetensors, or torch.load(weights_only=True)); a damaged file is one
+    ValueError naming it, whatever the reader raised (SafetensorError, UnpicklingError, IndexError...)."""
+    try:
+        return load_file(str(path)) if path.suffix == ".safetensors" else torch.load(path, weights_only=True)
+    except Exception as error:
+        raise ValueError(
+            f"{path}: damaged or not a checkpoint file ({type(error).__name__}: {error}): give an intact checkpoint"
+        ) from error
+
+
 def checkpoint_dir(output_dir: str | Path, step: int) -> Path:
     return Path(output_dir) / CHECKPOINTS / f"step-{step:07d}"
 
@@ -94,16 +105,16 @@ def load_checkpoint(
     folder = Path(folder)
     if not (folder / TRAINING_STATE).is_file():
         raise FileNotFoundError(f"{folder} is not a complete checkpoint (no {TRAINING_STATE})")
-    load_model_weights(model, load_file(str(folder / "model.safetensors")))
+    load_model_weights(model, _read_tensors(folder / "model.safetensors"))
     if discriminator is not None:
         if not (folder / "discriminator.safetensors").is_file():
             raise FileNotFoundError(f"{folder} has no discriminator.safetensors but this run trains one")
-        load_model_weights(discriminator, load_file(str(folder / "discriminator.safetensors")))
+        load_model_weights(discriminator, _read_tensors(folder / "discriminator.safetensors"))
     if ema is not None:
         if not (folder / "ema.safetensors").is_file():
             raise FileNotFoundError(f"{folder} has no ema.safetensors but this run keeps an EMA")
-        ema.load_state_dict(load_file(str(folder / "ema.safetensors")))
-    state = torch.load(folder / TRAINING_STATE, weights_only=True)
+        ema.load_state_dict(_read_tensors(folder / "ema.safetensors"))
+    state = _read_tensors(folder / TRAINING_STATE)
     for name, item in optimizers.items():
         if name not in state:
             raise KeyError(f"{folder / TRAINING_STATE} has no {name!r} state")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from training.checkpoint import latest_checkpoint
+from training.checkpoint import TRAINING_STATE, latest_checkpoint
 from training.loop import TrainConfig, evaluate, train
 from training.losses import RestorationLoss
 from training.models.small_simulator import SmallSimulator
@@ -127,3 +127,17 @@ def test_resume_latest_with_nothing_to_resume_is_refused(codec_batches: list[dic
     with pytest.raises(ValueError, match="--resume latest: .* holds no complete checkpoint to resume"):
         train(config, tiny_simulator(), simulator_forward, codec_batches)
     assert not (tmp_path / "empty" / "losses.csv").exists()
+
+
+@pytest.mark.parametrize("damaged", ["model.safetensors", TRAINING_STATE])
+def test_resume_from_a_damaged_checkpoint_is_one_error_naming_the_file(
+    codec_batches: list[dict], tmp_path: Path, damaged: str
+) -> None:
+    """A cut file used to surface as SafetensorError / UnpicklingError / IndexError tracebacks."""
+    config = tiny_config(tmp_path, target="mse", max_steps=2, checkpoint_every=2)
+    train(config, tiny_simulator(), simulator_forward, codec_batches)
+    file = tmp_path / "checkpoints/step-0000002" / damaged
+    file.write_bytes(file.read_bytes()[: len(file.read_bytes()) // 2])
+    resumed = dataclasses.replace(config, resume_from="latest", max_steps=3)
+    with pytest.raises(ValueError, match=rf"{damaged}: damaged or not a checkpoint file .*give an intact checkpoint"):
+        train(resumed, tiny_simulator(), simulator_forward, codec_batches)
