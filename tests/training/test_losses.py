@@ -49,15 +49,13 @@ def test_discriminator_loss_trains_the_discriminator_only() -> None:
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in discriminator.parameters())
 
 
-def test_missing_alexnet_weights_are_named(tmp_path: Path) -> None:
-    previous = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path))
-    try:
-        with pytest.raises(FileNotFoundError, match="alexnet-owt-7be5be79.pth"):
-            load_lpips(pretrained_backbone=True)
-        assert alexnet_cache_file() == tmp_path / "checkpoints" / "alexnet-owt-7be5be79.pth"
-    finally:
-        torch.hub.set_dir(previous)
+def test_missing_alexnet_weights_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # TORCH_HOME, not torch.hub.set_dir: set_dir pins the folder for the rest of the session (later tests
+    # that set TORCH_HOME would see the pinned one)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="alexnet-owt-7be5be79.pth"):
+        load_lpips(pretrained_backbone=True)
+    assert alexnet_cache_file() == tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
 
 
 def test_bad_configurations_fail_clearly() -> None:

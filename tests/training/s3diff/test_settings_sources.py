@@ -57,6 +57,7 @@ def test_s3diff_settings_override_what_init_from_gives(tmp_path: Path, capsys) -
 
     class Result:
         held_out: list = []
+        main_process = True
 
         def summary(self) -> str:
             return "trained"
