@@ -1,4 +1,9 @@
-"""encode / decode / encode_many: one interface over x264, x265 (PyAV) and vvenc (ffmpeg process)."""
+"""encode / decode / encode_many: one interface over x264, x265, av1 (PyAV), vvenc (ffmpeg process) and
+jpeg, webp (Pillow).
+
+Video codecs (converts_colour False) code vrpsr's own 4:2:0 planes (yuv.py) and are rated by a QP;
+still-image codecs (converts_colour True) take RGB and convert colour themselves, as on the web, and are
+rated by a quality (higher is better)."""
 
 from __future__ import annotations
 
@@ -9,11 +14,14 @@ from typing import Protocol
 import numpy as np
 
 from codec_bindings.annexb import DROPPED_NAL_TYPES
+from codec_bindings.av1 import AV1
 from codec_bindings.decoder import decode_yuv420
 from codec_bindings.encoded import Encoded
 from codec_bindings.errors import CodecError, CodecInputError
-from codec_bindings.validate import as_rgb_uint8, check_preset, check_rate, check_threads
+from codec_bindings.jpeg import JPEG
+from codec_bindings.validate import as_rgb_uint8, check_preset, check_rate_value, check_threads
 from codec_bindings.vvenc import VVENC
+from codec_bindings.webp import WEBP
 from codec_bindings.x26x import X264, X265
 from codec_bindings.yuv import Yuv420, pad_to, padded_size, rgb_to_yuv420, yuv420_to_rgb
 
@@ -22,14 +30,19 @@ class Codec(Protocol):
     """Everything the rest of vrpsr may know about a codec: ask it, never branch on its name."""
 
     name: str
-    library: str  # the encoder's own name (libx264, libx265, libvvenc)
+    library: str  # the encoder's own name (libx264, libx265, libvvenc, libsvtav1, libjpeg, libwebp)
     decoder_name: str
     decoder_options: tuple[tuple[str, str], ...]
     bitstream_format: str
     file_suffix: str  # of a bitstream member in a shard (h264, h265, h266)
     default_preset: str
     presets: tuple[str, ...]
-    max_qp: int
+    max_qp: int  # the top of rate_range (kept for callers of the QP codecs)
+    rate_parameter: str  # "qp" (a quantiser: lower is better) or "quality" (higher is better)
+    rate_range: tuple[int, int]  # inclusive range of the rate parameter
+    higher_value_is_better: bool
+    default_grid: tuple[int, ...] | None  # the factory's grid; None: the factory's --qps grid
+    converts_colour: bool  # True: takes RGB and converts colour itself (encode_rgb / decode_rgb)
     supports_crf: bool
     size_multiple: int
     min_size: int
@@ -46,8 +59,9 @@ class Codec(Protocol):
     ) -> list[tuple[bytes, dict]]: ...
 
 
-CODECS: dict[str, Codec] = {"x264": X264, "x265": X265, "vvenc": VVENC}
+CODECS: dict[str, Codec] = {"x264": X264, "x265": X265, "vvenc": VVENC, "av1": AV1, "jpeg": JPEG, "webp": WEBP}
 CODEC_NAMES: tuple[str, ...] = tuple(CODECS)  # every list of codec names derives from this one dict
+PAPER_CODECS: tuple[str, ...] = CODEC_NAMES[:3]  # the paper's three: the factory's default, one-hot positions 0-2
 DEFAULT_MATRIX, DEFAULT_RANGE = "bt601", "limited"
 
 
@@ -67,13 +81,18 @@ def encode(
     threads: int = 1,
     matrix: str = DEFAULT_MATRIX,
     value_range: str = DEFAULT_RANGE,
+    quality: int | None = None,
 ) -> Encoded:
-    """Encode one RGB uint8 picture as one intra picture at constant ``qp`` (or ``crf``)."""
+    """Encode one RGB uint8 picture as one intra picture at constant ``qp`` (or ``crf``), or for a
+    quality-rated codec (jpeg, webp) at ``quality``; ``matrix`` and ``value_range`` apply to video codecs."""
     spec = get_codec(codec)
     preset = preset or spec.default_preset
-    check_rate(codec, spec.max_qp, spec.supports_crf, qp, crf)
+    check_rate_value(spec, qp, crf, quality)
     _check_common(codec, preset, threads)
     rgb = as_rgb_uint8(image)
+    if spec.converts_colour:
+        bitstream, encoder_params = spec.encode_rgb(rgb, value=quality, preset=preset, threads=threads)
+        return _finish_still(rgb, spec, bitstream, encoder_params, quality, preset, threads)
     planes, padded = _prepare(rgb, spec, matrix, value_range)
     bitstream, encoder_params = spec.encode_yuv(planes, qp=qp, crf=crf, preset=preset, threads=threads)
     return _finish(rgb, spec, bitstream, encoder_params, padded, qp, crf, preset, threads, matrix, value_range)
@@ -89,14 +108,19 @@ def encode_many(
     matrix: str = DEFAULT_MATRIX,
     value_range: str = DEFAULT_RANGE,
 ) -> list[list[Encoded]]:
-    """The whole QP grid of many pictures: result[i][j] is image i at qps[j].
+    """The whole grid of many pictures: result[i][j] is image i at qps[j] (the codec's rate parameter:
+    QPs, or qualities for jpeg/webp).
 
-    vvenc streams all pictures of one size through one process per QP; x264/x265 run in-process.
+    vvenc streams all pictures of one size through one process per QP; the others run in-process.
     """
     spec = get_codec(codec)
     preset = preset or spec.default_preset
+    if spec.converts_colour:
+        return [
+            [encode(image, codec, quality=value, preset=preset, threads=threads) for value in qps] for image in images
+        ]
     for qp in qps:
-        check_rate(codec, spec.max_qp, spec.supports_crf, qp, None)
+        check_rate_value(spec, qp, None, None)
     _check_common(codec, preset, threads)
     rgbs = [as_rgb_uint8(image) for image in images]
     prepared = [_prepare(rgb, spec, matrix, value_range) for rgb in rgbs]
@@ -143,8 +167,10 @@ def decode(
             f"{codec}: bitstream sha256 does not match the recorded {expected_sha256[:12]}… (corrupt or truncated)"
         )
     spec = get_codec(codec)
-    planes = decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options)
-    rgb = yuv420_to_rgb(planes, matrix, value_range)
+    if spec.converts_colour:
+        rgb = spec.decode_rgb(bitstream)
+    else:
+        rgb = yuv420_to_rgb(decode_yuv420(bitstream, spec.decoder_name, spec.decoder_options), matrix, value_range)
     if size is not None:
         height, width = size
         if height > rgb.shape[0] or width > rgb.shape[1]:
@@ -209,8 +235,38 @@ def _finish(
         "width": width,
         "height": height,
         "padding": {"mode": "edge replicate, bottom/right", "padded_width": padded[1], "padded_height": padded[0]},
-        "dropped_nal_units": sorted(set(DROPPED_NAL_TYPES[spec.bitstream_format].values())),
+        "dropped_nal_units": sorted(set(DROPPED_NAL_TYPES[spec.bitstream_format].values()))
+        if spec.bitstream_format in DROPPED_NAL_TYPES
+        else list(spec.dropped_units),
         "bits": bits,
         "sha256": hashlib.sha256(bitstream).hexdigest(),
     }
     return Encoded(spec.name, bitstream, bits, bits / (width * height), qp, crf, recon, params)
+
+
+def _finish_still(
+    rgb: np.ndarray, spec: Codec, bitstream: bytes, encoder_params: dict, quality: int, preset: str, threads: int
+) -> Encoded:
+    """The Encoded of a still-image codec: decoded by the codec's own decoder, no padding, its colour recorded."""
+    height, width = rgb.shape[:2]
+    recon = spec.decode_rgb(bitstream)
+    if recon.shape != rgb.shape:
+        raise CodecError(f"{spec.name}: decoded {recon.shape[1]}x{recon.shape[0]}, encoded {width}x{height}")
+    bits = 8 * len(bitstream)
+    params = {
+        "codec": spec.name,
+        **encoder_params,
+        "preset": preset,
+        "qp": None,
+        "quality": quality,
+        "crf": None,
+        "threads": threads,
+        "intra": "one still picture",
+        "color": {"matrix": "codec", "range": "codec", "conversion": spec.colour, "bit_depth": 8},
+        "width": width,
+        "height": height,
+        "dropped_units": list(spec.dropped_units),
+        "bits": bits,
+        "sha256": hashlib.sha256(bitstream).hexdigest(),
+    }
+    return Encoded(spec.name, bitstream, bits, bits / (width * height), None, None, recon, params, quality)

@@ -55,3 +55,20 @@ def check_preset(codec_name: str, preset: str, presets: tuple[str, ...]) -> None
 def check_threads(threads: object) -> None:
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
         raise CodecInputError(f"threads must be an integer >= 1, got {threads!r}")
+
+
+def check_rate_value(spec, qp: object, crf: object, quality: object) -> None:
+    """Exactly one rate, of the kind ``spec`` (a Codec) is rated by, within its range."""
+    if spec.rate_parameter == "quality":
+        if qp is not None or crf is not None:
+            raise CodecInputError(f"{spec.name}: rated by quality (give quality=, not qp/crf)")
+        low, high = spec.rate_range
+        if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not low <= quality <= high:
+            raise CodecInputError(f"{spec.name}: quality must be an integer in {low}..{high}, got {quality!r}")
+        return
+    if quality is not None:
+        raise CodecInputError(f"{spec.name}: rated by QP (give qp=, not quality=)")
+    check_rate(spec.name, spec.max_qp, spec.supports_crf, qp, crf)
+    low = spec.rate_range[0]
+    if qp is not None and qp < low:
+        raise CodecInputError(f"{spec.name}: qp {qp} out of range {low}..{spec.max_qp}")

@@ -51,6 +51,11 @@ class VvencCodec:
     presets: tuple[str, ...] = ("faster", "fast", "medium", "slow", "slower")
     max_qp: int = 63
     max_crf: float = 0.0
+    rate_parameter: str = "qp"
+    rate_range: tuple[int, int] = (0, 63)
+    higher_value_is_better: bool = False
+    default_grid: tuple[int, ...] | None = None  # the factory's --qps grid
+    converts_colour: bool = False
     supports_crf: bool = False
     size_multiple: int = 2
     min_size: int = 32

@@ -46,6 +46,11 @@ class X26xCodec:
     presets: tuple[str, ...] = X26X_PRESETS
     max_qp: int = 51
     max_crf: float = 51.0
+    rate_parameter: str = "qp"
+    rate_range: tuple[int, int] = (0, 51)
+    higher_value_is_better: bool = False
+    default_grid: tuple[int, ...] | None = None  # the factory's --qps grid
+    converts_colour: bool = False
     supports_crf: bool = True
     size_multiple: int = 2
     min_size: int = 16
