@@ -7,13 +7,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from codec_bindings import CODEC_NAMES, get_codec
+from codec_bindings import PAPER_CODECS, get_codec
 from pipeline.config_checks import encoder_problems, grid_problems, job_problems, picture_problems
 from pipeline.degrade import PRESETS
 from pipeline.sources import DEFAULT_MAX_INPUT_BYTES
 
 DEFAULT_QPS = tuple(range(20, 51, 2))  # covers 0.45 -> 0.09 bpp (QP ~30 -> 44 +- 6) and q - 10 of each
-DEFAULT_CODECS = CODEC_NAMES
+DEFAULT_CODECS = PAPER_CODECS  # x264, x265, vvenc; av1, jpeg, webp only when asked for
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,9 @@ class FactoryConfig:
     source: str
     out: str
     codecs: tuple[str, ...] = DEFAULT_CODECS
-    qps: tuple[int, ...] = DEFAULT_QPS
+    qps: tuple[int, ...] = DEFAULT_QPS  # the grid of the codecs whose default_grid is None (x264, x265, vvenc)
     crfs: tuple[float, ...] = ()
+    grids: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (codec, grid) overrides: --grid jpeg=10-90/10
     lq_grid: bool = False  # also code X̃ upsampled to `size` (the target rates R̄ of the evaluation protocol)
     size: int = 512
     crop: str = "center"  # "center" (the paper's protocol) or "random" (training data)
@@ -52,12 +53,22 @@ class FactoryConfig:
             raise ValueError(f"lq_variants must be >= 1, got {self.lq_variants}")
         problems = [
             *picture_problems(self.size, self.scale),
-            *grid_problems(self.codecs, self.qps, self.crfs),
+            *grid_problems(self.codecs, self.qps, self.crfs, {codec: self.grid_for(codec) for codec in self.codecs}),
+            *[f"--grid {codec}=...: {codec} is not in --codecs" for codec, _ in self.grids if codec not in self.codecs],
             *encoder_problems(self.codecs, self.presets, self.threads),
             *job_problems(self.seed, self.shard_size, self.png_compression, self.max_input_bytes),
         ]
         if problems:
             raise ValueError("; ".join(problems))
+
+    def grid_for(self, codec: str) -> tuple[int, ...]:
+        """The values of ``codec``'s rate parameter to code: its --grid override, else its own default grid,
+        else (x264, x265, vvenc) the --qps grid."""
+        override = dict(self.grids).get(codec)
+        if override is not None:
+            return tuple(override)
+        default = get_codec(codec).default_grid
+        return tuple(default) if default is not None else tuple(self.qps)
 
     def preset_for(self, codec: str) -> str:
         return dict(self.presets).get(codec, get_codec(codec).default_preset)
@@ -65,6 +76,10 @@ class FactoryConfig:
     def as_dict(self) -> dict:
         record = dataclasses.asdict(self)
         record.pop("extra")
+        if not self.grids:  # recorded only when used: older datasets keep their dataset.json
+            record.pop("grids")
+        else:
+            record["grids"] = {codec: list(grid) for codec, grid in self.grids}
         return record
 
 
@@ -86,7 +101,7 @@ def codec_config_hash(config: FactoryConfig, base_hash: str, codec: str, encoder
         {
             "base": base_hash,
             "codec": codec,
-            "qps": list(config.qps),
+            "qps": list(config.grid_for(codec)),  # qualities for jpeg/webp
             "crfs": [float(c) for c in config.crfs],
             "lq_grid": config.lq_grid,
             "preset": config.preset_for(codec),

@@ -10,8 +10,14 @@ MAX_SIZE = 8192  # beyond this one picture's working copies no longer fit a usua
 MAX_PNG_COMPRESSION = 9
 
 
-def grid_problems(codecs: tuple[str, ...], qps: tuple[int, ...], crfs: tuple[float, ...]) -> list[str]:
-    """QP and CRF points each codec can take, without duplicates."""
+def grid_problems(
+    codecs: tuple[str, ...],
+    qps: tuple[int, ...],
+    crfs: tuple[float, ...],
+    grids: dict[str, tuple[int, ...]] | None = None,
+) -> list[str]:
+    """QP and CRF points each codec can take, without duplicates; ``grids``: each codec's own grid (its
+    --grid, its default grid, or --qps), checked against the codec's rate_range (QPs or jpeg/webp qualities)."""
     problems = []
     for name, points in (("--qps", qps), ("--crfs", crfs)):
         repeated = sorted({point for point in points if points.count(point) > 1})
@@ -19,12 +25,17 @@ def grid_problems(codecs: tuple[str, ...], qps: tuple[int, ...], crfs: tuple[flo
             problems.append(f"{name} repeats {', '.join(map(str, repeated))}: give each point once")
     for codec in codecs:
         spec = get_codec(codec)
-        outside = [qp for qp in qps if not 0 <= qp <= spec.max_qp]
+        grid = tuple((grids or {}).get(codec, qps))
+        flag = "--qps" if grid == tuple(qps) else f"--grid {codec}="
+        low, high = spec.rate_range
+        outside = [value for value in grid if not low <= value <= high]
         if outside:
             problems.append(
-                f"--qps {', '.join(map(str, outside))} outside {codec}'s range 0..{spec.max_qp}: "
-                "give QPs within it (or leave that codec out of --codecs)"
+                f"{flag} {', '.join(map(str, outside))} outside {codec}'s range {low}..{high}: "
+                f"give {'QPs' if spec.rate_parameter == 'qp' else 'qualities'} within it (or leave that codec out of --codecs)"
             )
+        elif flag != "--qps" and len(set(grid)) != len(grid):
+            problems.append(f"{flag} repeats a value ({list(grid)}): give each point once")
         if crfs and not spec.supports_crf:
             problems.append(f"--crfs: {codec} takes constant QP only: leave --crfs out or {codec} out of --codecs")
     bad_crfs = [crf for crf in crfs if not 0 <= crf <= 51]

@@ -31,7 +31,7 @@ def base_task_memory(config: FactoryConfig) -> int:
 def codec_task_memory(config: FactoryConfig) -> int:
     """Bytes a codec task holds at its peak: every input picture and one decoded picture per grid point."""
     picture = config.size * config.size * RGB_BYTES_PER_PIXEL
-    points = len(config.qps) + len(config.crfs)
+    points = max((len(config.grid_for(codec)) for codec in config.codecs), default=0) + len(config.crfs)
     inputs = 2 if config.lq_grid else 1
     return WORKER_OVERHEAD_BYTES + config.shard_size * inputs * picture * (2 + points)
 

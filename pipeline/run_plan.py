@@ -14,7 +14,7 @@ from pipeline.sources import SourceItem, iter_source
 from pipeline.versions import group_versions
 from shards.dataset_info import read_dataset_info, write_dataset_info
 from shards.errors import ShardError
-from shards.layout import BASE_GROUP, DATASET_FILE, DONE_FOLDER, SCHEMA_VERSION
+from shards.layout import BASE_GROUP, DATASET_FILE, DONE_FOLDER, SCHEMA_VERSION, grid_record
 from shards.storage import Storage
 
 
@@ -123,7 +123,7 @@ def _record_dataset(
                 {
                     "encoder_version": mine[group]["encoder"],
                     "preset": config.preset_for(group),
-                    "qps": list(config.qps),
+                    **grid_record(group, config.grid_for(group)),
                     "crfs": [float(c) for c in config.crfs],
                     "lq_grid": config.lq_grid,
                     "threads": config.threads,

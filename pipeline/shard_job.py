@@ -106,7 +106,7 @@ def make_codec_shard(
                     "codec": codec,
                     "picture": picture,
                     "mode": entry["mode"],
-                    "qp": encoded.qp,
+                    "qp": encoded.qp if encoded.quality is None else encoded.quality,  # see layout: mode says which
                     "crf": encoded.crf,
                     "bpp": encoded.bpp,
                     "psnr": entry["psnr"],
@@ -130,13 +130,15 @@ def _code_grid(
 ) -> None:
     if not images:
         return
-    preset = config.preset_for(codec)
-    if config.qps:
-        grid = encode_many(images, codec, list(config.qps), preset=preset, threads=config.threads)
+    preset, spec = config.preset_for(codec), get_codec(codec)
+    grid_values = config.grid_for(codec)
+    if grid_values:
+        grid = encode_many(images, codec, list(grid_values), preset=preset, threads=config.threads)
         for key, image, row in zip(keys, images, grid):
             for encoded in row:
-                _store(coded[key], picture_name(picture, "qp", encoded.qp), encoded, image)
-    if get_codec(codec).supports_crf:  # libvvenc has constant QP only
+                name = picture_name(picture, spec.rate_parameter, encoded.rate_value)
+                _store(coded[key], name, encoded, image)
+    if spec.supports_crf:  # libvvenc, av1, jpeg and webp have no CRF
         for crf in config.crfs:
             for key, image in zip(keys, images):
                 encoded = encode(image, codec, crf=crf, preset=preset, threads=config.threads)
@@ -148,7 +150,7 @@ def _store(pictures: dict, name: str, encoded, image: np.ndarray) -> None:
     pictures[name] = encoded
 
 
-PER_PICTURE_PARAMS = ("qp", "slice_qp", "crf", "bits", "sha256", "psnr", "options", "command")
+PER_PICTURE_PARAMS = ("qp", "slice_qp", "crf", "quality", "bits", "sha256", "psnr", "options", "command")
 
 
 def _shared_params(pictures: dict) -> dict:

@@ -18,9 +18,10 @@ from shards.layout import CLEAN_PICTURE
 
 def picture_entry(encoded: Encoded, picture: str) -> dict:
     """The record of one coded picture (``picture``: layout.CLEAN_PICTURE or LQ_PICTURE)."""
-    return {
+    mode = "qp" if encoded.qp is not None else ("quality" if encoded.quality is not None else "crf")
+    entry = {
         "picture": picture,
-        "mode": "qp" if encoded.qp is not None else "crf",
+        "mode": mode,
         "qp": encoded.qp,
         "crf": encoded.crf,
         "bpp": encoded.bpp,
@@ -29,6 +30,9 @@ def picture_entry(encoded: Encoded, picture: str) -> dict:
         "sha256": encoded.params["sha256"],
         "encoder_options": encoded.params.get("options") or encoded.params.get("command"),
     }
+    if encoded.quality is not None:  # jpeg, webp (absent for the QP codecs: their meta.json bytes are unchanged)
+        entry["quality"] = encoded.quality
+    return entry
 
 
 def codec_meta_bytes(key: str, codec: str, encoder: dict, pictures: dict[str, dict]) -> bytes:
@@ -48,6 +52,12 @@ class CodedPicture:
     bits: int
     psnr: float
     sha256: str
+    quality: int | None = None  # jpeg, webp
+
+    @property
+    def rate_value(self) -> int | float | None:
+        """The value of the codec's rate parameter (QP or quality; the CRF of a CRF picture)."""
+        return next((value for value in (self.qp, self.quality, self.crf) if value is not None), None)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,14 @@ class CodecMeta:
             p.qp: p for p in self.pictures.values() if p.picture == CLEAN_PICTURE and p.crf is None and p.qp is not None
         }
 
+    def clean_grid(self) -> dict[int, CodedPicture]:
+        """The grid pictures of the clean target by the value of the rate parameter (QP, or quality)."""
+        return {
+            p.rate_value: p
+            for p in self.pictures.values()
+            if p.picture == CLEAN_PICTURE and p.crf is None and p.rate_value is not None
+        }
+
 
 def parse_codec_meta(data: bytes, name: str) -> CodecMeta:
     """Parse a codec meta.json; ``name`` (shard and member) is used in errors."""
@@ -84,6 +102,7 @@ def parse_codec_meta(data: bytes, name: str) -> CodecMeta:
                 int(entry["bits"]),
                 float(entry["psnr"]),
                 entry["sha256"],
+                entry.get("quality"),
             )
             for picture_name, entry in meta["pictures"].items()
         }

@@ -5,6 +5,7 @@ verify, stats) import every name from here; no member name or path is spelled an
     base/base-000123.tar           per sample: <key>.clean.png, <key>.lq.png, <key>.meta.json
                                    (+ <key>.lq1.png ... lq{K-1}.png: more degradations, --lq-variants K)
     x264/x264-000123.tar           per sample: <key>.qp32.h264 ... + <key>.meta.json (bpp, psnr, sha256 per picture)
+                                   (av1: qp32.obu; quality codecs: jpeg q80.jpg, webp q80.webp)
     manifest/x264-000123.parquet   one row per (sample, codec, picture); manifest/base-*.parquet: one row per sample
     failures/base-000123.parquet   inputs that could not be used: (source, reason)
     failures/tasks.parquet         shard tasks that still failed after their retries: (group, shard, error, attempts)
@@ -61,8 +62,8 @@ CODEC_MANIFEST_COLUMNS = (
     "shard",
     "codec",
     "picture",
-    "mode",
-    "qp",
+    "mode",  # "qp", "crf" or "quality"
+    "qp",  # the value of the rate parameter named by mode: a QP, or (mode "quality") a jpeg/webp quality
     "crf",
     "bpp",
     "psnr",
@@ -108,10 +109,26 @@ def parse_done_path(path: str) -> tuple[str, int] | None:
     return (match["group"], int(match["index"])) if match else None
 
 
+MODE_PREFIXES = {"qp": "qp", "crf": "crf", "quality": "q"}  # mode -> its prefix in a picture name
+
+
 def picture_name(picture: str, mode: str, value: int) -> str:
-    """'qp32', 'crf23', 'lq_qp32': the name of one coded picture of a sample within a codec group."""
+    """'qp32', 'crf23', 'lq_qp32', 'q80': the name of one coded picture of a sample within a codec group."""
     prefix = "" if picture == CLEAN_PICTURE else f"{picture}_"
-    return f"{prefix}{mode}{value:02d}"
+    return f"{prefix}{MODE_PREFIXES[mode]}{value:02d}"
+
+
+def grid_record(codec: str, grid: tuple[int, ...]) -> dict:
+    """A codec group's grid in dataset.json: {"qps": [...]} for QP codecs (as ever); for quality codecs
+    {"rate_parameter": "quality", "qualities": [...]}."""
+    if CODECS[codec].rate_parameter == "qp":
+        return {"qps": list(grid)}
+    return {"rate_parameter": "quality", "qualities": list(grid)}
+
+
+def recorded_grid(group_record: dict) -> list[int]:
+    """The grid a codec group's dataset.json record holds (QPs or qualities)."""
+    return list(group_record.get("qualities", group_record.get("qps", [])))
 
 
 def bitstream_suffix(codec: str, name: str) -> str:

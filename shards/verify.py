@@ -301,6 +301,7 @@ def _check_codec_sample(
                 codec,
                 qp=picture.qp if picture.crf is None else None,
                 crf=picture.crf,
+                quality=picture.quality,
                 preset=meta.preset,
                 threads=meta.threads,
                 matrix=meta.matrix,
@@ -329,7 +330,8 @@ def _picture_problems(meta: CodecMeta, picture: CodedPicture, data: bytes, row: 
         problems.append("no manifest row")
         return problems
     recorded = (row["bytes"], row["sha256"], row["qp"], row["crf"], row["picture"])
-    if recorded != (len(data), picture.sha256, picture.qp, picture.crf, picture.picture) or not (
+    rate_value = picture.qp if picture.quality is None else picture.quality  # the manifest's qp column: see layout
+    if recorded != (len(data), picture.sha256, rate_value, picture.crf, picture.picture) or not (
         math.isclose(row["bpp"], picture.bpp, rel_tol=1e-9)
         and math.isclose(row["psnr"], picture.psnr, abs_tol=PSNR_TOLERANCE_DB)
     ):
