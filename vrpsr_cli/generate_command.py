@@ -27,9 +27,22 @@ def add_parser(subparsers) -> None:
         "--label-column", default=None, help="parquet sources: the label column (default: 'label' or 'cls')"
     )
     parser.add_argument(
-        "--codecs", type=name_list, default=DEFAULT_CODECS, help="column groups to make, e.g. x264,x265,vvenc"
+        "--codecs",
+        type=name_list,
+        default=DEFAULT_CODECS,
+        help="column groups to make, e.g. x264,x265,vvenc (also av1, jpeg, webp)",
     )
-    parser.add_argument("--qps", type=int_list, default=DEFAULT_QPS, help="QP grid: '20-50/2' or '22,27,32'")
+    parser.add_argument(
+        "--qps", type=int_list, default=DEFAULT_QPS, help="QP grid of x264/x265/vvenc: '20-50/2' or '22,27,32'"
+    )
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="CODEC=SPEC",
+        help="one codec's grid of its own rate parameter, e.g. jpeg=10-90/10, webp=0-95/5, av1=21-63/2 "
+        "(default: the codec's own grid; x264/x265/vvenc: --qps)",
+    )
     parser.add_argument("--crfs", type=float_list, default=(), help="CRF points too (x264/x265), e.g. 23,28")
     parser.add_argument(
         "--lq-grid", action="store_true", help="also code the SR input upsampled to --size (target rates)"
@@ -77,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if args.qps and (warning := grid_warning(args.qps)):
         print(f"vrpsr generate: warning: {warning}", file=sys.stderr)
     presets = tuple(tuple(item.split("=", 1)) for item in args.preset)
+    grids = tuple(grid_override(item) for item in args.grid)
     config = FactoryConfig(
         source=args.source,
         out=args.out,
         codecs=args.codecs,
         qps=args.qps,
         crfs=args.crfs,
+        grids=grids,
         lq_grid=args.lq_grid,
         size=args.size,
         crop=args.crop,
@@ -107,3 +122,15 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render())
     return 1 if summary.failed_tasks else 0  # failed tasks are rows of failures/tasks.parquet; a rerun resumes them
+
+
+def grid_override(text: str) -> tuple[str, tuple[int, ...]]:
+    """'jpeg=10-90/10' -> ('jpeg', (10, 20, ..., 90)); ValueError naming the argument otherwise."""
+    codec, _, spec = text.partition("=")
+    try:
+        values = int_list(spec) if codec and spec else ()
+    except argparse.ArgumentTypeError:
+        values = ()
+    if not values:
+        raise ValueError(f"--grid {text!r}: expected CODEC=LIST such as jpeg=10-90/10 or av1=23,33,43")
+    return codec.strip(), values
