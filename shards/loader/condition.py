@@ -1,8 +1,9 @@
 """sample_condition: pick (codec, QP q) for a sample and keep only the members an item needs.
 
 The condition c is a codec and the bpp of the real codec at q; the "slightly compressed" target is
-the same codec at q - slight_qp_offset. The choice is a pure function of (seed, epoch, key), so
-the set of items of an epoch does not depend on how many ranks or workers read it.
+the same codec at q - slight_qp_offset (QP codecs), or for jpeg/webp at the finer grid quality whose
+bpp is nearest to twice the bpp (codec_bindings.slight). The choice is a pure function of (seed, epoch,
+key), so the set of items of an epoch does not depend on how many ranks or workers read it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from codec_bindings import PAPER_CODECS, get_codec
+from codec_bindings.slight import slight_partner
 from shards.codec_meta import parse_codec_meta
 from shards.errors import ShardError
 from shards.layout import (
@@ -31,7 +34,8 @@ class ConditionSpec:
     """Which conditions to train on.
 
     codec_weights: relative probability per codec group (None: uniform over the groups read);
-    qp_range: inclusive bounds of the sampled QP q; slight_qp_offset: the slight target is at q - offset;
+    qp_range: inclusive bounds of the sampled QP q; slight_qp_offset: the slight target is at q - offset
+    (QP codecs; the quality codecs jpeg and webp sample their whole grid and pair by bpp);
     prompt_format: the items' prompt text, "official" or "paper" (shards/prompts.py).
     """
 
@@ -69,6 +73,13 @@ class ConditionSpec:
         low, high = self.qp_range
         return sorted(q for q in coded_qps if low <= q <= high and q - self.slight_qp_offset in coded_qps)
 
+    def eligible_values(self, codec: str, coded_bpp: Mapping[int, float]) -> list[int]:
+        """Grid values of ``codec`` (grid value -> bpp of the sample) that may be drawn: those with a partner,
+        and for QP codecs only those within qp_range."""
+        if get_codec(codec).rate_parameter == "qp":
+            return self.eligible_qps(set(coded_bpp))
+        return sorted(v for v in coded_bpp if slight_partner(codec, v, coded_bpp, self.slight_qp_offset) is not None)
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -76,7 +87,7 @@ class Selection:
 
     key: str
     codec: str
-    qp: int
+    qp: int  # the value of the codec's rate parameter: a QP, or a jpeg/webp quality
     slight_qp: int
     bpp: float
     bpp_slight: float
@@ -108,19 +119,22 @@ def sample_condition(
     codec = codecs[int(rng.choice(len(codecs), p=[probability for _, probability in weights]))]
     where = f"{shard}: {key} ({codec})"
     meta = parse_codec_meta(_member(members, codec, META_SUFFIX, where), where)
-    coded = meta.clean_qps()
-    eligible = spec.eligible_qps(set(coded))
+    coded = meta.clean_grid()
+    coded_bpp = {value: picture.bpp for value, picture in coded.items()}
+    eligible = spec.eligible_values(codec, coded_bpp)
     if not eligible:
         raise ShardError(
-            f"{where}: no QP in {spec.qp_range} with q-{spec.slight_qp_offset} also coded (coded: {sorted(coded)})"
+            f"{where}: no grid value with a slightly compressed partner (QP range {spec.qp_range}, "
+            f"q-{spec.slight_qp_offset}; coded: {sorted(coded)})"
         )
     qp = int(eligible[int(rng.integers(len(eligible)))])
-    target, slight = coded[qp], coded[qp - spec.slight_qp_offset]
+    slight_qp = slight_partner(codec, qp, coded_bpp, spec.slight_qp_offset)
+    target, slight = coded[qp], coded[slight_qp]
     return Selection(
         key=key,
         codec=codec,
         qp=qp,
-        slight_qp=qp - spec.slight_qp_offset,
+        slight_qp=slight_qp,
         bpp=target.bpp,
         bpp_slight=slight.bpp,
         clean_png=_member(members, BASE_GROUP, CLEAN_SUFFIX, where),
@@ -137,9 +151,17 @@ def sample_condition(
     )
 
 
-def codec_onehot(codec: str) -> list[float]:
-    """One-hot over layout.CODEC_GROUPS (x264, x265, vvenc: the order of training.condition.CODEC_NAMES)."""
-    return [1.0 if codec == name else 0.0 for name in CODEC_GROUPS]
+def onehot_codecs(dataset_codecs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The codecs of the one-hot of a dataset: x264, x265, vvenc always at positions 0-2 (so checkpoints of
+    the paper's layout load), then the dataset's other codecs in layout.CODEC_GROUPS order."""
+    return PAPER_CODECS + tuple(c for c in CODEC_GROUPS if c in dataset_codecs and c not in PAPER_CODECS)
+
+
+def codec_onehot(codec: str, codec_names: tuple[str, ...] = PAPER_CODECS) -> list[float]:
+    """One-hot of ``codec`` over ``codec_names`` (onehot_codecs of the dataset; default the paper's three)."""
+    if codec not in codec_names:
+        raise ShardError(f"codec {codec} has no place in the one-hot over {', '.join(codec_names)}")
+    return [1.0 if codec == name else 0.0 for name in codec_names]
 
 
 def _lq_variant(members: Mapping[str, Mapping[str, bytes]], seed: int, key: str, epoch: int | str) -> int:

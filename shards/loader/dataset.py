@@ -16,7 +16,7 @@ import cv2
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from codec_bindings import CodecError
+from codec_bindings import PAPER_CODECS, CodecError
 from shards.errors import ShardError
 from shards.layout import BASE_GROUP, shard_path
 from shards.loader.condition import ConditionSpec, Selection, sample_condition
@@ -96,8 +96,10 @@ class ShardDataset(IterableDataset):
         read_threads: int,
         retry_seconds: float,
         identity: dict[str, str],
+        onehot_codecs: tuple[str, ...] = PAPER_CODECS,
     ) -> None:
         super().__init__()
+        self.onehot_codecs = onehot_codecs  # the codec one-hot's positions (x264, x265, vvenc, then the dataset's)
         self.retry_seconds = retry_seconds
         self.identity = identity  # {group: config hash} of what is read: which data this is, wherever it lives
         self.root, self.shards, self.groups, self.condition = root, shards, groups, condition
@@ -116,6 +118,7 @@ class ShardDataset(IterableDataset):
         return {
             "dataset": self.identity,
             "groups": list(self.groups),
+            **({"onehot_codecs": list(self.onehot_codecs)} if self.onehot_codecs != PAPER_CODECS else {}),
             "qp_range": list(self.condition.qp_range),
             "codec_weights": dict(self.condition.codec_weights or {}),
             "slight_qp_offset": self.condition.slight_qp_offset,
@@ -327,7 +330,7 @@ class ShardDataset(IterableDataset):
         try:
             pictures = decode_pictures(selection)
             cropped = random_crop(pictures, self.crop, rng_for(self.seed, epoch, selection.key, "crop"), selection.key)
-            return to_tensors(cropped, selection, self.upsample_lq, self.picture_dtype)
+            return to_tensors(cropped, selection, self.upsample_lq, self.picture_dtype, self.onehot_codecs)
         except DATA_ERRORS as error:
             self.skips.skip_sample(selection.key, error)
             return None

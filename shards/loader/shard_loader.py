@@ -26,10 +26,11 @@ from collections.abc import Sequence
 import torch
 from torch.utils.data import DataLoader
 
+from codec_bindings import get_codec
 from shards.dataset_info import require_dataset_info
 from shards.errors import ShardError
-from shards.layout import BASE_GROUP, CODEC_GROUPS
-from shards.loader.condition import ConditionSpec
+from shards.layout import BASE_GROUP, CODEC_GROUPS, recorded_grid
+from shards.loader.condition import ConditionSpec, onehot_codecs
 from shards.loader.dataset import LOG, WORKER_SKIPS, ShardDataset, SkipCounter
 from shards.loader.plan import list_shards, shard_index_of_url
 from shards.loader.stages import ITEM_FIELDS, KEY
@@ -135,6 +136,10 @@ def open_dataset(
         raise ShardError(f"{root}: asked for codec groups {list(groups)}, the dataset has {list(available)}")
     condition = condition or ConditionSpec()
     for codec, _ in condition.resolved(groups):
+        if get_codec(codec).rate_parameter != "qp":
+            if len(recorded_grid(facts["groups"][codec])) < 2:
+                raise ShardError(f"{root}: {codec}'s grid {recorded_grid(facts['groups'][codec])} has no pair")
+            continue
         if not condition.eligible_qps(set(facts["groups"][codec].get("qps", []))):
             raise ShardError(
                 f"{root}: {codec}'s QP grid {facts['groups'][codec].get('qps')} has no QP in {condition.qp_range} "
@@ -183,6 +188,7 @@ def open_dataset(
         read_threads=read_threads,
         retry_seconds=retry_seconds,
         identity=_identity(facts, groups),
+        onehot_codecs=onehot_codecs(available),
     )
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from codec_bindings import decode
+from codec_bindings import PAPER_CODECS, decode
 from shards.errors import ShardError
 from shards.layout import shard_path
 from shards.loader.condition import Selection, codec_onehot
@@ -119,6 +119,7 @@ def to_tensors(
     selection: Selection,
     upsample_lq: bool = False,
     picture_dtype: torch.dtype = torch.float32,
+    codec_names: tuple[str, ...] = PAPER_CODECS,
 ) -> dict:
     """The item: 3xHxW pictures (float32 in [0, 1], or uint8 in [0, 255] to be scaled on the GPU: a quarter
     of the bytes through the DataLoader's shared memory), the condition as one-hot + bpp + prompt, the key."""
@@ -131,7 +132,7 @@ def to_tensors(
         lq = cv2.resize(lq, (width, height), interpolation=cv2.INTER_CUBIC)
     item = {name: planar(pictures[name]) for name in (CLEAN, CODEC_OUT, CODEC_OUT_SLIGHT)}
     item[LQ] = planar(lq)
-    item[CODEC_ONEHOT] = torch.tensor(codec_onehot(selection.codec), dtype=torch.float32)
+    item[CODEC_ONEHOT] = torch.tensor(codec_onehot(selection.codec, codec_names), dtype=torch.float32)
     item[BPP] = torch.tensor(selection.bpp, dtype=torch.float32)
     item[BPP_SLIGHT] = torch.tensor(selection.bpp_slight, dtype=torch.float32)
     item[QP] = torch.tensor(selection.qp, dtype=torch.float32)
