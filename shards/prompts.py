@@ -1,7 +1,8 @@
 """The text prompt of a codec condition (codec, bpp): one place for every format the project writes.
 
 "official" (the default everywhere): what the official VRPSR code and our S3Diff models write,
-``"A libx265 0.1400 bpp compressed image."`` (no braces, 4 decimals, vvenc named libx266 as there).
+``"A libx265 0.1400 bpp compressed image."`` (no braces, 4 decimals, vvenc named libx266 as there; av1,
+jpeg and webp by their libraries: libsvtav1, libjpeg, libwebp).
 "paper": the paper's text, ``"A {libx265} {0.14} bpp compressed image."`` (braces, bpp rounded to 2
 decimals), kept as a recorded option for anyone reproducing the paper's wording.
 """
@@ -17,7 +18,7 @@ PROMPT_FORMATS = ("official", "paper")
 
 
 def official_prompt(codec: str, bpp: float) -> str:
-    return OFFICIAL_PROMPT.format(codec=OFFICIAL_NAME_OF[codec], value=float(bpp))
+    return OFFICIAL_PROMPT.format(codec=OFFICIAL_NAME_OF.get(codec, LIBRARY_NAMES[codec]), value=float(bpp))
 
 
 def paper_prompt(codec: str, bpp: float) -> str:

@@ -4,6 +4,10 @@ The paper gives c twice: a prompt for the text encoder (``"A libx264 0.3000 bpp 
 official code writes it, shards/prompts.py; the paper prints ``"A {libx264} {0.3} bpp compressed image."``),
 and the vector ``[one-hot(x264, x265, vvenc), bpp]`` whose scalars are each embedded sinusoidally
 (64 dims each -> 256 for the simulator, 16 each -> 64 for RRDBNet) and turned into FiLM parameters.
+
+The one-hot grows with the codecs a model is trained on: x264, x265, vvenc always at positions 0-2 (the
+published checkpoints' layout), then the training dataset's other codecs (av1, jpeg, webp) in
+codec_bindings order; a model records its codec list and refuses any other codec (codec_index).
 """
 
 from __future__ import annotations
@@ -14,39 +18,67 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from codec_bindings import CODECS, PAPER_CODECS
 from shards import prompts
 
-CODEC_NAMES: tuple[str, ...] = ("x264", "x265", "vvenc")
-LIBRARY_NAMES: dict[str, str] = {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
+CODEC_NAMES: tuple[str, ...] = PAPER_CODECS  # the default one-hot: x264, x265, vvenc (the published models)
+LIBRARY_NAMES: dict[str, str] = {name: codec.library for name, codec in CODECS.items()}  # libx264 ... libwebp
 CONDITION_DIM = len(CODEC_NAMES) + 1
 CONDITION_UNITS = ("bpp", "official-kB")
 
 
-def codec_index(codec: str) -> int:
-    """Position of `codec` in the one-hot; raises ValueError naming the known codecs."""
-    if codec not in CODEC_NAMES:
-        raise ValueError(f"unknown codec {codec!r}; known codecs: {', '.join(CODEC_NAMES)}")
-    return CODEC_NAMES.index(codec)
+def onehot_layout(codecs) -> tuple[str, ...]:
+    """The one-hot positions of a model trained on ``codecs``: x264, x265, vvenc, then the others in order."""
+    unknown = [codec for codec in codecs if codec not in CODECS]
+    if unknown:
+        raise ValueError(f"unknown codec(s) {', '.join(unknown)}; known codecs: {', '.join(CODECS)}")
+    return PAPER_CODECS + tuple(name for name in CODECS if name in codecs and name not in PAPER_CODECS)
 
 
-def codec_onehot(codec: str) -> torch.Tensor:
-    """The 3-D one-hot of `codec` (float32)."""
-    onehot = torch.zeros(len(CODEC_NAMES))
-    onehot[codec_index(codec)] = 1.0
+def condition_dim(codec_names: tuple[str, ...] = CODEC_NAMES) -> int:
+    """Width of the condition vector [one-hot over codec_names, rate]."""
+    return len(codec_names) + 1
+
+
+def codec_index(codec: str, codec_names: tuple[str, ...] = CODEC_NAMES) -> int:
+    """Position of `codec` in the one-hot over `codec_names`; ValueError (one line) for a codec outside it."""
+    if codec not in codec_names:
+        if codec in CODECS:
+            raise ValueError(
+                f"this model was trained on {', '.join(codec_names)}, not {codec}: "
+                f"train one on a dataset with {codec} (vrpsr generate --codecs ...,{codec})"
+            )
+        raise ValueError(f"unknown codec {codec!r}; known codecs: {', '.join(codec_names)}")
+    return codec_names.index(codec)
+
+
+def codec_onehot(codec: str, codec_names: tuple[str, ...] = CODEC_NAMES) -> torch.Tensor:
+    """The one-hot of `codec` over `codec_names` (float32)."""
+    onehot = torch.zeros(len(codec_names))
+    onehot[codec_index(codec, codec_names)] = 1.0
     return onehot
 
 
-def condition_vector(codec: str, bpp: float) -> torch.Tensor:
-    """The 4-D condition ``[one-hot(3), bpp]`` (float32)."""
+def condition_vector(codec: str, bpp: float, codec_names: tuple[str, ...] = CODEC_NAMES) -> torch.Tensor:
+    """The condition ``[one-hot, bpp]`` (float32; 4-D over the default three codecs)."""
     if not math.isfinite(bpp) or bpp < 0:
         raise ValueError(f"bpp must be a finite non-negative number, got {bpp!r}")
-    return torch.cat([codec_onehot(codec), torch.tensor([float(bpp)])])
+    return torch.cat([codec_onehot(codec, codec_names), torch.tensor([float(bpp)])])
 
 
-def condition_batch(onehot: torch.Tensor, bpp: torch.Tensor) -> torch.Tensor:
-    """Stack a batch of one-hots (B x 3) and rates (B) into B x 4 condition vectors."""
-    if onehot.ndim != 2 or onehot.shape[1] != len(CODEC_NAMES):
-        raise ValueError(f"codec one-hot must be B x {len(CODEC_NAMES)}, got {tuple(onehot.shape)}")
+def condition_batch(
+    onehot: torch.Tensor, bpp: torch.Tensor, codec_names: tuple[str, ...] | None = CODEC_NAMES
+) -> torch.Tensor:
+    """Stack a batch of one-hots (B x len(codec_names)) and rates (B) into B x (len + 1) condition vectors
+    (codec_names None: any one-hot of at least the paper's three positions, checked by the model's owner)."""
+    width = len(codec_names) if codec_names is not None else max(len(CODEC_NAMES), onehot.shape[-1])
+    if onehot.ndim != 2 or onehot.shape[1] != width:
+        if onehot.ndim == 2 and codec_names is not None and onehot.shape[1] > len(codec_names):
+            raise ValueError(
+                f"the data's codec one-hot has {onehot.shape[1]} positions, this model knows only "
+                f"{', '.join(codec_names)}: build the model for the dataset's codecs (or train on x264/x265/vvenc data)"
+            )
+        raise ValueError(f"codec one-hot must be B x {width}, got {tuple(onehot.shape)}")
     bpp = bpp.reshape(-1, 1).to(onehot.dtype)
     if bpp.shape[0] != onehot.shape[0]:
         raise ValueError(f"{onehot.shape[0]} one-hots but {bpp.shape[0]} bpp values")
@@ -55,8 +87,11 @@ def condition_batch(onehot: torch.Tensor, bpp: torch.Tensor) -> torch.Tensor:
 
 def condition_prompt(codec: str, bpp: float, prompt_format: str = "official") -> str:
     """The loader's prompt (shards/prompts.py): "A libx264 0.3000 bpp compressed image." ("official", what the
-    official VRPSR code and our S3Diff models write) or the paper's "A {libx264} {0.3} bpp compressed image."."""
-    return prompts.condition_prompt(CODEC_NAMES[codec_index(codec)], bpp, prompt_format)
+    official VRPSR code and our S3Diff models write) or the paper's "A {libx264} {0.3} bpp compressed image.";
+    the new codecs are named by their libraries (libsvtav1, libjpeg, libwebp)."""
+    if codec not in LIBRARY_NAMES:
+        raise ValueError(f"unknown codec {codec!r}; known codecs: {', '.join(LIBRARY_NAMES)}")
+    return prompts.condition_prompt(codec, bpp, prompt_format)
 
 
 def condition_value(bpp: torch.Tensor, units: str, height: int, width: int) -> torch.Tensor:
@@ -83,10 +118,12 @@ def templated_prompts(
     ]
 
 
-def condition_prompts(onehot: torch.Tensor, bpp: torch.Tensor) -> list[str]:
-    """Prompts for a batch given as one-hots (B x 3) and rates (B)."""
+def condition_prompts(onehot: torch.Tensor, bpp: torch.Tensor, codec_names: tuple[str, ...] = CODEC_NAMES) -> list[str]:
+    """Prompts for a batch given as one-hots (B x len(codec_names)) and rates (B)."""
+    if onehot.shape[1] != len(codec_names):
+        raise ValueError(f"one-hot of width {onehot.shape[1]} does not match the codecs {', '.join(codec_names)}")
     indices = onehot.argmax(dim=1).tolist()
-    return [condition_prompt(CODEC_NAMES[i], float(b)) for i, b in zip(indices, bpp.reshape(-1).tolist(), strict=True)]
+    return [condition_prompt(codec_names[i], float(b)) for i, b in zip(indices, bpp.reshape(-1).tolist(), strict=True)]
 
 
 class SinusoidalEmbedding(nn.Module):

@@ -14,7 +14,9 @@ from codec_bindings import match_rate
 from training.condition import CODEC_NAMES
 
 
-def real_codec_output(images: torch.Tensor, onehot: torch.Tensor, bpp: torch.Tensor) -> torch.Tensor:
+def real_codec_output(
+    images: torch.Tensor, onehot: torch.Tensor, bpp: torch.Tensor, codec_names: tuple[str, ...] = CODEC_NAMES
+) -> torch.Tensor:
     """The real codec's decoded output of each image (B x 3 x H x W in [0, 1]) at its condition: the
     picture is quantised to uint8 and encoded at the QP whose size is closest to bpp * H * W bits."""
     height, width = images.shape[-2:]
@@ -22,7 +24,7 @@ def real_codec_output(images: torch.Tensor, onehot: torch.Tensor, bpp: torch.Ten
     decoded = []
     for picture, index, rate in zip(pixels, onehot.argmax(dim=1).tolist(), bpp.reshape(-1).tolist(), strict=True):
         target_bits = max(1, round(float(rate) * height * width))
-        decoded.append(match_rate(np.ascontiguousarray(picture), CODEC_NAMES[index], target_bits).encoded.recon)
+        decoded.append(match_rate(np.ascontiguousarray(picture), codec_names[index], target_bits).encoded.recon)
     return torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).to(images.device, torch.float32) / 255.0
 
 

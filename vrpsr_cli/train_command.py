@@ -199,7 +199,9 @@ def run_simulator(args: argparse.Namespace) -> int:
     from training.models.build import SimulatorArchitecture
     from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
+    batches, held_out = training_batches(args)
     architecture = SimulatorArchitecture(
+        codecs=onehot_codecs(batches),
         backbone=args.backbone,
         pretrained=args.pretrained,
         small_channels=tuple(args.small_channels),
@@ -212,8 +214,15 @@ def run_simulator(args: argparse.Namespace) -> int:
         train=train_config(args), architecture=architecture, rate_loss_weight=args.rate_loss_weight
     )
     config = with_s3diff_options(config, args)
-    _report(train_simulator(config, *training_batches(args)), args)
+    _report(train_simulator(config, batches, held_out), args)
     return 0
+
+
+def onehot_codecs(batches) -> tuple[str, ...]:
+    """The codec one-hot of the data (x264, x265, vvenc, then the dataset's others): the models' codecs."""
+    from training.condition import CODEC_NAMES
+
+    return tuple(getattr(getattr(batches, "dataset", None), "onehot_codecs", CODEC_NAMES))
 
 
 # ---- vrpsr train sr / vrpsr train post (stage 2 and post-processing)
@@ -350,6 +359,8 @@ def run_sr(args: argparse.Namespace) -> int:
     train, generator, simulator = _stage_two_parts(args)
     if (simulator is None) != args.no_simulator:
         raise ValueError("give --simulator CKPT, or --no-simulator for plain fine-tuning (not both)")
+    batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
+    generator = replace(generator, codecs=onehot_codecs(batches))
     config = SRTrainConfig(
         train=train,
         generator=generator,
@@ -359,7 +370,6 @@ def run_sr(args: argparse.Namespace) -> int:
         joint_simulator=args.joint_simulator,
         codecs=tuple(args.codecs or ()),
     )
-    batches, held_out = training_batches(args, upsample_lq=generator.scale == 1)
     _report(train_sr(config, batches, held_out), args)
     return 0
 

@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from training.checkpoint import load_model_weights
+from training.condition import CODEC_NAMES, LIBRARY_NAMES
 from training.losses import PatchDiscriminator
 from training.models.condition_switches import SwitchedSimulator
 from training.models.discriminator import UNetDiscriminatorSN
@@ -27,6 +28,7 @@ from training.models.jpeg_proxy import JpegProxy
 from training.models.open_backbones import build_open_generator, open_source
 from training.models.post import PostProcessor
 from training.models.rrdbnet import RRDBNet, load_realesrgan_weights
+from training.models.s3diff.settings import OFFICIAL_CODEC_NAMES
 from training.models.small_simulator import SmallSimulator
 from training.models.weights_files import load_prefixed_weights, weights_file
 
@@ -54,6 +56,7 @@ class SimulatorArchitecture:
     s3diff: dict | None = (
         None  # "s3diff": its S3DiffSettings record (training/models/s3diff/settings.py); None: defaults
     )
+    codecs: tuple[str, ...] = CODEC_NAMES  # the one-hot's codecs (training.condition.onehot_layout of the data)
 
     @property
     def switched(self) -> bool:
@@ -66,7 +69,7 @@ class SimulatorArchitecture:
         section = record.get("architecture", record)
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in section.items() if name in known}
-        for name in ("small_channels", "hyperprior_channels"):
+        for name in ("small_channels", "hyperprior_channels", "codecs"):
             if name in values:
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -103,6 +106,7 @@ class GeneratorSpec:
         None  # none | native | bias[:MODULES] | film[:MODULES] (training/models/condition_adapter.py)
     )
     spandrel: dict | None = None  # spandrel: architecture id, hyper-parameters, scale, size multiple, file sha256
+    codecs: tuple[str, ...] = CODEC_NAMES  # the one-hot's codecs (training.condition.onehot_layout of the data)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,15 @@ class PostSpec:
 # ---- the simulator f_theta
 
 
+def s3diff_record_for(record: dict | None, codecs: tuple[str, ...]) -> dict | None:
+    """An S3Diff settings record whose prompt names cover ``codecs``: the recorded (or official) names of
+    x264, x265 and vvenc, then the libraries of the other codecs (libsvtav1, libjpeg, libwebp)."""
+    if codecs == CODEC_NAMES:
+        return record
+    names = list((record or {}).get("codec_names") or OFFICIAL_CODEC_NAMES)[:3]
+    return {**(record or {}), "codec_names": names + [LIBRARY_NAMES[codec] for codec in codecs[3:]]}
+
+
 def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
     """f_theta as `architecture` says (random or pretrained weights, never trained ones: see load_simulator);
     "s3diff" needs `pretrained` (never random weights). Table 3 switches wrap it in SwitchedSimulator."""
@@ -137,18 +150,21 @@ def build_simulator(architecture: SimulatorArchitecture) -> nn.Module:
 
 
 def _build_backbone(architecture: SimulatorArchitecture) -> nn.Module:
+    codecs = tuple(architecture.codecs)
     if architecture.backbone == "small":
-        return SmallSimulator(tuple(architecture.small_channels), architecture.small_blocks_per_level)
+        return SmallSimulator(
+            tuple(architecture.small_channels), architecture.small_blocks_per_level, codec_names=codecs
+        )
     if architecture.backbone == "s3diff":
         if architecture.pretrained is None:
             raise ValueError("the s3diff simulator needs `pretrained`: a folder holding stabilityai/sd-turbo")
         from training.models.s3diff.build_s3diff import s3diff_simulator  # diffusers/transformers only when needed
 
-        return s3diff_simulator(architecture.pretrained, architecture.s3diff)
+        return s3diff_simulator(architecture.pretrained, s3diff_record_for(architecture.s3diff, codecs))
     if architecture.backbone == "jpeg-proxy":
         return JpegProxy(architecture.jpeg_rounding)
     if architecture.backbone == "hyperprior":
-        return HyperpriorSimulator(*architecture.hyperprior_channels)
+        return HyperpriorSimulator(*architecture.hyperprior_channels, condition_width=len(codecs) + 1)
     raise ValueError(
         f"unknown simulator backbone {architecture.backbone!r}; choose one of {', '.join(SIMULATOR_BACKBONES)}"
     )
@@ -207,6 +223,7 @@ def build_generator(spec: GeneratorSpec, structure_only: bool = False) -> nn.Mod
             embedding=spec.rrdbnet_embedding,
             condition_units=spec.condition_units,
             long_skip=spec.long_skip,
+            codec_names=tuple(spec.codecs),
         )
         if spec.pretrained:
             load_realesrgan_weights(generator, spec.pretrained)
@@ -220,7 +237,7 @@ def build_generator(spec: GeneratorSpec, structure_only: bool = False) -> nn.Mod
             s3diff_generator,
         )
 
-        generator = s3diff_generator(spec.pretrained, spec.s3diff)
+        generator = s3diff_generator(spec.pretrained, s3diff_record_for(spec.s3diff, tuple(spec.codecs)))
         if not spec.embed:
             generator.disable_embedding()
     else:

@@ -27,19 +27,19 @@ CONDITION_INPUTS = ("bpp", "qp")
 QP_SCALE = 64.0  # QP 0..63 -> 0..1, the range of the bpp the embedding was designed for
 
 
-def qp_prompts(condition: torch.Tensor) -> list[str]:
+def qp_prompts(condition: torch.Tensor, codec_names: tuple[str, ...] = CODEC_NAMES) -> list[str]:
     """``A {libx264} {qp 37} compressed image.`` for a batch of [one-hot, QP] conditions."""
-    codecs = [CODEC_NAMES[i] for i in condition[:, :3].argmax(dim=1).tolist()]
+    codecs = [codec_names[i] for i in condition[:, :-1].argmax(dim=1).tolist()]
     return [
         f"A {{{LIBRARY_NAMES[c]}}} {{qp {round(q)}}} compressed image."
-        for c, q in zip(codecs, condition[:, 3].tolist(), strict=True)
+        for c, q in zip(codecs, condition[:, -1].tolist(), strict=True)
     ]
 
 
 class RateHead(nn.Module):
     """bpp the real codec spends on `image` (B x 3 x H x W in [-1, 1]) at condition [one-hot, QP / QP_SCALE]."""
 
-    def __init__(self, channels: int = 32):
+    def __init__(self, channels: int = 32, condition_width: int = 4):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, channels, 3, stride=2, padding=1),
@@ -49,7 +49,9 @@ class RateHead(nn.Module):
             nn.Conv2d(channels, channels, 3, stride=2, padding=1),
             nn.SiLU(),
         )
-        self.head = nn.Sequential(nn.Linear(2 * channels + 4, channels), nn.SiLU(), nn.Linear(channels, 1))
+        self.head = nn.Sequential(
+            nn.Linear(2 * channels + condition_width, channels), nn.SiLU(), nn.Linear(channels, 1)
+        )
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         features = self.features(image)
@@ -68,7 +70,8 @@ class SwitchedSimulator(nn.Module):
             )
         self.simulator, self.condition_input = simulator, condition_input
         self.use_prompt, self.use_embedding = prompt, embedding
-        self.rate_head = RateHead() if condition_input == "qp" else None
+        self.codec_names = tuple(getattr(simulator, "codec_names", CODEC_NAMES))
+        self.rate_head = RateHead(condition_width=len(self.codec_names) + 1) if condition_input == "qp" else None
         if hasattr(simulator, "size_multiple"):
             self.size_multiple = simulator.size_multiple
         if hasattr(simulator, "settings") and hasattr(simulator.settings, "prompt_source"):
@@ -80,8 +83,8 @@ class SwitchedSimulator(nn.Module):
         """`prompts` is ignored: the switches decide the text (see the module docstring)."""
         del prompts
         if self.condition_input == "qp":
-            prompts = qp_prompts(condition)
-            condition = torch.cat([condition[:, :3], condition[:, 3:] / QP_SCALE], dim=1)
+            prompts = qp_prompts(condition, self.codec_names)
+            condition = torch.cat([condition[:, :-1], condition[:, -1:] / QP_SCALE], dim=1)
         else:
             prompts = self._rate_prompts(condition, image.shape[-2], image.shape[-1])
         if not self.use_prompt:
@@ -98,7 +101,7 @@ class SwitchedSimulator(nn.Module):
         """The wrapped model's own prompts for the real [one-hot, bpp] (its template and units), else the loader's."""
         if hasattr(self.simulator, "prompts_for") and hasattr(self.simulator, "model_condition"):
             return self.simulator.prompts_for(self.simulator.model_condition(condition.float(), height, width), None)
-        return condition_prompts(condition[:, :3], condition[:, 3])
+        return condition_prompts(condition[:, :-1], condition[:, -1], self.codec_names)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         return trainable_state_dict(self)

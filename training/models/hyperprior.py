@@ -64,7 +64,9 @@ def gaussian_likelihood(values: torch.Tensor, scales: torch.Tensor) -> torch.Ten
 class HyperpriorSimulator(nn.Module):
     """f(image in [-1, 1], condition B x 4, prompts ignored) -> decoded image at about the condition's bpp."""
 
-    def __init__(self, channels: int = 128, latent_channels: int = 192, condition_hidden: int = 64):
+    def __init__(
+        self, channels: int = 128, latent_channels: int = 192, condition_hidden: int = 64, condition_width: int = 4
+    ):
         super().__init__()
         n, m = channels, latent_channels
         self.g_a = nn.Sequential(_down(3, n), GDN(n), _down(n, n), GDN(n), _down(n, n), GDN(n), _down(n, m))
@@ -73,7 +75,9 @@ class HyperpriorSimulator(nn.Module):
         self.h_s = nn.Sequential(_up(n, n), nn.ReLU(), _up(n, n), nn.ReLU(), nn.Conv2d(n, m, 3, padding=1), nn.ReLU())
         self.z_location = nn.Parameter(torch.zeros(n))
         self.z_log_scale = nn.Parameter(torch.zeros(n))
-        self.gain = nn.Sequential(nn.Linear(4, condition_hidden), nn.SiLU(), nn.Linear(condition_hidden, m))
+        self.gain = nn.Sequential(
+            nn.Linear(condition_width, condition_hidden), nn.SiLU(), nn.Linear(condition_hidden, m)
+        )
         nn.init.zeros_(self.gain[-1].weight)
         nn.init.zeros_(self.gain[-1].bias)
 
@@ -86,7 +90,7 @@ class HyperpriorSimulator(nn.Module):
         return (upper - lower).clamp_min(LIKELIHOOD_BOUND)
 
     def channel_gain(self, condition: torch.Tensor) -> torch.Tensor:
-        features = torch.cat([condition[:, :3], condition[:, 3:].clamp_min(1e-3).log()], dim=1)
+        features = torch.cat([condition[:, :-1], condition[:, -1:].clamp_min(1e-3).log()], dim=1)
         return self.gain(features.float()).exp()[:, :, None, None]
 
     def forward(

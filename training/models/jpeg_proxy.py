@@ -192,7 +192,7 @@ class JpegProxy(nn.Module):
         luma, chroma = ycbcr[:, 0], F.avg_pool2d(ycbcr[:, 1:], 2) + 128
         coefficients = [self.blocks(luma), self.blocks(chroma[:, 0]), self.blocks(chroma[:, 1])]
         tables = (self.luma_table, self.chroma_table, self.chroma_table)
-        target_bits = condition[:, 3].float().clamp_min(0) * height * width
+        target_bits = condition[:, -1].float().clamp_min(0) * height * width
         quality = self.search_quality(coefficients, tables, target_bits)
         self.last_quality = quality
         steps = [quality_tables(quality, table)[:, None] for table in tables]

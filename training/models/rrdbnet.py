@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.condition import CONDITION_DIM, EMBEDDINGS, condition_value
+from training.condition import CODEC_NAMES, EMBEDDINGS, condition_dim, condition_value
 
 UNSHUFFLE = {4: 1, 2: 2, 1: 4}  # scale -> pixel-unshuffle factor applied to the input
 LONG_SKIPS = ("esrgan", "vrpsr-official")
@@ -109,8 +109,10 @@ class RRDBNet(nn.Module):
         embedding: str = "ours",
         condition_units: str = "bpp",
         long_skip: str = "esrgan",
+        codec_names: tuple[str, ...] = CODEC_NAMES,
     ):
         super().__init__()
+        self.codec_names = tuple(codec_names)  # the one-hot's codecs: x264, x265, vvenc (+ the dataset's others)
         if scale not in UNSHUFFLE:
             raise ValueError(f"RRDBNet scale must be one of {sorted(UNSHUFFLE)}, got {scale}")
         if long_skip not in LONG_SKIPS:
@@ -119,7 +121,7 @@ class RRDBNet(nn.Module):
         self.condition_units = condition_units  # "bpp", or "official-kB" (the published VRPSR model's)
         # "ours": SinusoidalEmbedding; "vrpsr": the official RRDBNetEmbeddingProj's (diffusers timestep embedding)
         self.embedding = EMBEDDINGS[embedding](dims_per_scalar) if codec_aware else None
-        embed_dim = self.embedding.output_dim(CONDITION_DIM) if codec_aware else None
+        embed_dim = self.embedding.output_dim(condition_dim(self.codec_names)) if codec_aware else None
         self.conv_first = nn.Conv2d(num_in_ch * UNSHUFFLE[scale] ** 2, num_feat, 3, 1, 1)
         self.body = nn.ModuleList(RRDB(num_feat, num_grow_ch, embed_dim) for _ in range(num_block))
         self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
@@ -148,8 +150,8 @@ class RRDBNet(nn.Module):
                 raise ValueError("this RRDBNet is codec-aware: pass the condition (B x 4: one-hot, bpp)")
             condition = condition.to(image.device).float()
             height, width = image.shape[-2] * self.scale, image.shape[-1] * self.scale  # the coded picture
-            value = condition_value(condition[:, 3], self.condition_units, height, width)
-            embedding = self.embedding(torch.cat([condition[:, :3], value[:, None]], dim=1))
+            value = condition_value(condition[:, -1], self.condition_units, height, width)
+            embedding = self.embedding(torch.cat([condition[:, :-1], value[:, None]], dim=1))
         features = self.conv_first(F.pixel_unshuffle(image, factor) if factor > 1 else image)
         trunk = features
         for block in self.body:

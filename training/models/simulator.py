@@ -68,7 +68,7 @@ class CodecSimulator(nn.Module):
         if not settings.degradation_guided:
             self.degradation.requires_grad_(False)
         self.embedding, self.film = build_condition_path(
-            unet, settings.embedding, settings.modulation, settings.dims_per_scalar
+            unet, settings.embedding, settings.modulation, settings.dims_per_scalar, len(settings.codec_names) + 1
         )
         for name, parameter in self.named_parameters():
             if "lora_" in name or name.startswith(("unet.conv_in.", "film.")):
@@ -142,8 +142,8 @@ class CodecSimulator(nn.Module):
 
     def model_condition(self, condition: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """[one-hot, true bpp] -> [one-hot, the rate in settings.condition_units] for a height x width picture."""
-        value = condition_value(condition[:, 3], self.settings.condition_units, height, width)
-        return torch.cat([condition[:, :3], value[:, None]], dim=1)
+        value = condition_value(condition[:, -1], self.settings.condition_units, height, width)
+        return torch.cat([condition[:, :-1], value[:, None]], dim=1)
 
     def prompts_for(self, condition: torch.Tensor, given: list[str] | None) -> list[str]:
         """The recorded template filled from c (in model units), or the caller's prompts with prompt_source
@@ -151,7 +151,7 @@ class CodecSimulator(nn.Module):
         if given is not None and (self.settings.prompt_source == "given" or not any(given)):
             return list(given)
         return templated_prompts(
-            self.settings.prompt_template, self.settings.codec_names, condition[:, :3], condition[:, 3]
+            self.settings.prompt_template, self.settings.codec_names, condition[:, :-1], condition[:, -1]
         )
 
     @torch.no_grad()

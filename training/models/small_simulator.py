@@ -13,7 +13,7 @@ import torch
 from diffusers.models.resnet import Downsample2D, ResnetBlock2D, Upsample2D
 from torch import nn
 
-from training.condition import SinusoidalEmbedding
+from training.condition import CODEC_NAMES, SinusoidalEmbedding, condition_dim
 from training.models.film import attach_film
 
 
@@ -30,9 +30,11 @@ class SmallSimulator(nn.Module):
         blocks_per_level: int = 2,
         dims_per_scalar: int = 64,
         groups: int = 8,
+        codec_names: tuple[str, ...] = CODEC_NAMES,
     ):
         super().__init__()
         self.channels = tuple(channels)
+        self.codec_names = tuple(codec_names)  # the one-hot's codecs: x264, x265, vvenc (+ the dataset's others)
         self.conv_in = nn.Conv2d(3, channels[0], 3, padding=1)
         self.down_blocks, self.downsamplers = nn.ModuleList(), nn.ModuleList()
         skip_channels, previous = [], channels[0]
@@ -63,7 +65,7 @@ class SmallSimulator(nn.Module):
         nn.init.zeros_(self.conv_out[-1].weight)
         nn.init.zeros_(self.conv_out[-1].bias)
         self.embedding = SinusoidalEmbedding(dims_per_scalar)
-        self.film = attach_film(self, self.embedding.output_dim())
+        self.film = attach_film(self, self.embedding.output_dim(condition_dim(self.codec_names)))
 
     @property
     def size_multiple(self) -> int:
@@ -71,7 +73,7 @@ class SmallSimulator(nn.Module):
         return 2 ** (len(self.channels) - 1)
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor, prompts: list[str] | None = None) -> torch.Tensor:
-        """image: B x 3 x H x W in [-1, 1]; condition: B x 4 ([one-hot, bpp]); prompts are ignored."""
+        """image: B x 3 x H x W in [-1, 1]; condition: B x (codecs + 1) ([one-hot, bpp]); prompts are ignored."""
         if image.shape[-1] % self.size_multiple or image.shape[-2] % self.size_multiple:
             raise ValueError(f"image size {tuple(image.shape[-2:])} must be a multiple of {self.size_multiple}")
         self.film.set_condition(self.embedding(condition))

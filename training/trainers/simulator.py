@@ -14,6 +14,7 @@ proxy has nothing to train.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ import torch
 from accelerate.utils import set_seed
 from torch import nn
 
-from training.condition import condition_batch
+from training.condition import CODEC_NAMES, condition_batch
 from training.loop import Batch, TrainConfig, TrainResult, train
 from training.models.build import (
     UNTRAINED_SIMULATORS,
@@ -41,29 +42,31 @@ class SimulatorTrainConfig:
     rate_loss_weight: float = 1.0  # QP-conditioned rate head and hyperprior rate term
 
 
-def simulator_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(simulated codec output, real codec output), both in [-1, 1]."""
-    condition = condition_batch(batch["codec_onehot"].float(), batch["bpp"].float())
+def simulator_forward(
+    model: nn.Module, batch: Batch, codecs: tuple[str, ...] = CODEC_NAMES
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(simulated codec output, real codec output), both in [-1, 1]; the one-hot must span ``codecs``."""
+    condition = condition_batch(batch["codec_onehot"].float(), batch["bpp"].float(), codecs)
     prediction = model(batch["clean"] * 2 - 1, condition, list(batch["prompt"]))
     return prediction, batch["codec_out"] * 2 - 1
 
 
-def qp_simulator_forward(weight: float) -> Callable:
+def qp_simulator_forward(weight: float, codecs: tuple[str, ...] = CODEC_NAMES) -> Callable:
     """Table 3 (b): condition [one-hot, QP] (the wrapper writes its own prompt), plus the rate head's terms."""
 
     def forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        condition = condition_batch(batch["codec_onehot"].float(), batch["qp"].float())
+        condition = condition_batch(batch["codec_onehot"].float(), batch["qp"].float(), codecs)
         prediction, predicted_bpp = model(batch["clean"] * 2 - 1, condition, None, return_rate=True)
         return prediction, batch["codec_out"] * 2 - 1, rate_terms(predicted_bpp, batch["bpp"], weight)
 
     return forward
 
 
-def hyperprior_forward(weight: float) -> Callable:
+def hyperprior_forward(weight: float, codecs: tuple[str, ...] = CODEC_NAMES) -> Callable:
     """Table 6: the learned codec reconstructs the clean picture at (about) the condition's bpp."""
 
     def forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        condition = condition_batch(batch["codec_onehot"].float(), batch["bpp"].float())
+        condition = condition_batch(batch["codec_onehot"].float(), batch["bpp"].float(), codecs)
         clean = batch["clean"] * 2 - 1
         prediction, estimated_bpp = model(clean, condition, None, return_rate=True)
         return prediction, clean, rate_terms(estimated_bpp, batch["bpp"], weight)
@@ -72,11 +75,12 @@ def hyperprior_forward(weight: float) -> Callable:
 
 
 def forward_for(config: SimulatorTrainConfig) -> Callable:
+    codecs = tuple(config.architecture.codecs)
     if config.architecture.backbone == "hyperprior":
-        return hyperprior_forward(config.rate_loss_weight)
+        return hyperprior_forward(config.rate_loss_weight, codecs)
     if config.architecture.condition_input == "qp":
-        return qp_simulator_forward(config.rate_loss_weight)
-    return simulator_forward
+        return qp_simulator_forward(config.rate_loss_weight, codecs)
+    return functools.partial(simulator_forward, codecs=codecs)
 
 
 def train_simulator(

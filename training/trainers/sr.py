@@ -67,8 +67,9 @@ def pictures(batch: Batch, name: str) -> torch.Tensor:
 
 
 def codec_condition(batch: Batch, slight: bool = False) -> torch.Tensor:
-    """B x 4 condition c = [one-hot, bpp], or c' = [one-hot, bpp at q - 10] with `slight`."""
-    return condition_batch(batch["codec_onehot"].float(), batch["bpp_slight" if slight else "bpp"].float())
+    """B x (codecs + 1) condition c = [one-hot, bpp], or c' = [one-hot, bpp of the slight partner] with `slight`
+    (the one-hot's width is checked against the models by RecompressionAwareSR.check_codecs)."""
+    return condition_batch(batch["codec_onehot"].float(), batch["bpp_slight" if slight else "bpp"].float(), None)
 
 
 def supervision_target(batch: Batch, supervision: str, simulator: nn.Module | None) -> torch.Tensor:
@@ -100,8 +101,10 @@ class RecompressionAwareSR(nn.Module):
         straight_through: bool = False,
         joint_simulator: bool = False,
         codecs: Sequence[str] = (),
+        codec_names: tuple[str, ...] = CODEC_NAMES,
     ):
         super().__init__()
+        self.codec_names = tuple(codec_names)  # the one-hot's codecs the models were built for
         if supervision not in SUPERVISIONS:
             raise ValueError(f"unknown supervision {supervision!r}; choose one of {', '.join(SUPERVISIONS)}")
         if simulator is None and (supervision == "simulator" or straight_through or joint_simulator):
@@ -109,7 +112,7 @@ class RecompressionAwareSR(nn.Module):
         self.generator, self.simulator = generator, simulator
         self.supervision, self.joint_simulator = supervision, joint_simulator
         self.use_straight_through = straight_through
-        self.codec_indices = tuple(codec_index(codec) for codec in codecs)
+        self.codec_indices = tuple(codec_index(codec, self.codec_names) for codec in codecs)
         if simulator is not None and not joint_simulator:
             simulator.requires_grad_(False)
         self.train()
@@ -135,17 +138,24 @@ class RecompressionAwareSR(nn.Module):
         simulated = self.simulator(sr * 2 - 1, condition, list(batch["prompt"]))
         if not self.use_straight_through:
             return simulated
-        real = real_codec_output(sr, batch["codec_onehot"], batch["bpp"]) * 2 - 1
+        real = real_codec_output(sr, batch["codec_onehot"], batch["bpp"], self.codec_names) * 2 - 1
         return straight_through(simulated, real)
 
     def check_codecs(self, batch: Batch) -> None:
-        """A single-codec run must not see another codec (a data set-up mistake)."""
+        """The data's one-hot must be the models' (a model refuses codecs it was not built for), and a
+        single-codec run must not see another codec (a data set-up mistake)."""
+        width = batch["codec_onehot"].shape[1]
+        if width != len(self.codec_names):
+            raise ValueError(
+                f"the data's one-hot has {width} codecs, the models were built for {', '.join(self.codec_names)}: "
+                "train on data of those codecs (or build the models for the dataset's codecs)"
+            )
         if self.codec_indices:
             unexpected = set(batch["codec_onehot"].argmax(dim=1).tolist()) - set(self.codec_indices)
             if unexpected:
                 raise ValueError(
-                    f"batch holds codec(s) {sorted(CODEC_NAMES[i] for i in unexpected)} outside "
-                    f"the trained codecs {[CODEC_NAMES[i] for i in self.codec_indices]}"
+                    f"batch holds codec(s) {sorted(self.codec_names[i] for i in unexpected)} outside "
+                    f"the trained codecs {[self.codec_names[i] for i in self.codec_indices]}"
                 )
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -182,9 +192,21 @@ def build_sr_system(
     """The module stage 2 trains; pass `generator` / `simulator` to use ones built elsewhere (tests)."""
     generator = generator if generator is not None else build_generator(config.generator)
     if simulator is None and config.simulator is not None:
+        simulator_codecs = tuple(config.simulator.architecture.codecs)
+        if simulator_codecs != tuple(config.generator.codecs):
+            raise ValueError(
+                f"the simulator was trained on {', '.join(simulator_codecs)}, the SR model is built for "
+                f"{', '.join(config.generator.codecs)}: train a simulator on data of the same codecs"
+            )
         simulator = load_simulator(config.simulator, trainable=config.joint_simulator)
     return RecompressionAwareSR(
-        generator, simulator, config.supervision, config.straight_through, config.joint_simulator, config.codecs
+        generator,
+        simulator,
+        config.supervision,
+        config.straight_through,
+        config.joint_simulator,
+        config.codecs,
+        tuple(config.generator.codecs),
     )
 
 

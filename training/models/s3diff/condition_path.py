@@ -52,12 +52,12 @@ def attach_shift_scale(module: nn.Module, embed_dim: int) -> ShiftScaleControlle
 
 
 def build_condition_path(
-    unet: nn.Module, embedding: str, modulation: str, dims_per_scalar: int
+    unet: nn.Module, embedding: str, modulation: str, dims_per_scalar: int, num_scalars: int = 4
 ) -> tuple[nn.Module, FilmController | None]:
     """(embedding module, controller or None for modulation "none") as the settings name them."""
     embedder = EMBEDDINGS[embedding](dims_per_scalar)
     if modulation == "none":
         return embedder, None
     if modulation == "vrpsr":
-        return embedder, attach_shift_scale(unet, embedder.output_dim())
-    return embedder, attach_film(unet, embedder.output_dim())
+        return embedder, attach_shift_scale(unet, embedder.output_dim(num_scalars))
+    return embedder, attach_film(unet, embedder.output_dim(num_scalars))

@@ -41,7 +41,7 @@ class S3DiffSettings:
     dims_per_scalar: int = 64
     condition_units: str = "bpp"  # "bpp" (the true rate) or "official-kB" (coded bytes / 1000)
     prompt_template: str = OFFICIAL_PROMPT  # fields: {codec} (a name of codec_names) and {value}
-    codec_names: tuple[str, ...] = OFFICIAL_CODEC_NAMES
+    codec_names: tuple[str, ...] = OFFICIAL_CODEC_NAMES  # the one-hot's prompt names (more than 3: av1, jpeg...)
     prompt_source: str = "template"  # "template": the model writes its prompt from c; "given": the caller's
     latent: str = "mode"  # "mode" (deterministic) or "sample" (the published forward)
     # classifier-free guidance, as S3Diff's inference: prediction = neg + scale x (pos - neg), the negative
@@ -67,8 +67,8 @@ class S3DiffSettings:
             raise ValueError(f"guidance_scale must be > 0, got {self.guidance_scale!r}")
         if self.guidance_scale != 1.0 and not self.negative_prompt:
             raise ValueError("guidance_scale != 1 needs a negative_prompt (the branch it guides away from)")
-        if len(self.codec_names) != 3:
-            raise ValueError(f"codec_names must name x264, x265 and vvenc, got {self.codec_names!r}")
+        if len(self.codec_names) < 3:
+            raise ValueError(f"codec_names must name x264, x265 and vvenc (then any others), got {self.codec_names!r}")
 
     @classmethod
     def from_record(cls, record: dict | S3DiffSettings | None) -> S3DiffSettings:
