@@ -6,9 +6,11 @@ encoder (a key frame), rc=0 with aq-mode=0 (constant QP, no adaptive quantisatio
 (qindex about 4 x qp; 0 means "unset" to FFmpeg, so 1 is the finest). SVT_LOG=1 keeps the library's
 banner off stderr (errors still print).
 
-Bits counted: the sequence header OBU and the frame OBU, i.e. what an AV1 decoder needs for this
-picture alone; the 2-byte temporal delimiter is dropped (dav1d decodes the picture without it). An AVIF
-file adds ~300 bytes of ISOBMFF boxes (ftyp, meta, iloc, av1C...) which no AV1 decoder needs: not counted.
+Bits counted: the whole temporal unit SVT-AV1 writes, i.e. a conformant low-overhead AV1 stream of one
+picture: temporal delimiter (2 bytes; the spec requires it first in a temporal unit, and FFmpeg's OBU
+demuxer refuses a stream without it), sequence header OBU and frame OBU. An AVIF file wraps the same
+sequence header and frame in ~300 bytes of ISOBMFF boxes (ftyp, meta, iloc, av1C...) which no AV1
+decoder needs: not counted.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class SvtAv1Codec:
     size_multiple: int = 2
     min_size: int = 16
     coded_bit_depth: int = 8
-    dropped_units: tuple[str, ...] = ("temporal delimiter OBU",)
+    dropped_units: tuple[str, ...] = ()
 
     def version(self) -> str:
         return svt_av1_version()
@@ -68,7 +70,8 @@ class SvtAv1Codec:
             raise CodecError("av1: constant QP only (give qp)")
         options = self.encoder_options(qp, preset)
         stream = encode_obus(planes, options)
-        return drop_temporal_delimiters(stream), {
+        split_obus(stream)  # every OBU well formed, with its size field
+        return stream, {
             "encoder": self.library,
             "encoder_version": svt_av1_version(),
             "options": options,
@@ -127,10 +130,6 @@ def split_obus(stream: bytes) -> list[tuple[int, bytes]]:
         obus.append((obu_type, stream[position:end]))
         position = end
     return obus
-
-
-def drop_temporal_delimiters(stream: bytes) -> bytes:
-    return b"".join(data for obu_type, data in split_obus(stream) if obu_type != OBU_TEMPORAL_DELIMITER)
 
 
 @functools.cache

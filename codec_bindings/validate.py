@@ -68,7 +68,7 @@ def check_rate_value(spec, qp: object, crf: object, quality: object) -> None:
         return
     if quality is not None:
         raise CodecInputError(f"{spec.name}: rated by QP (give qp=, not quality=)")
+    low, high = spec.rate_range
+    if isinstance(qp, numbers.Integral) and not isinstance(qp, bool) and not low <= qp <= high:
+        raise CodecInputError(f"{spec.name}: qp {qp} out of range {low}..{high}")
     check_rate(spec.name, spec.max_qp, spec.supports_crf, qp, crf)
-    low = spec.rate_range[0]
-    if qp is not None and qp < low:
-        raise CodecInputError(f"{spec.name}: qp {qp} out of range {low}..{spec.max_qp}")

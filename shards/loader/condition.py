@@ -123,10 +123,11 @@ def sample_condition(
     coded_bpp = {value: picture.bpp for value, picture in coded.items()}
     eligible = spec.eligible_values(codec, coded_bpp)
     if not eligible:
-        raise ShardError(
-            f"{where}: no grid value with a slightly compressed partner (QP range {spec.qp_range}, "
-            f"q-{spec.slight_qp_offset}; coded: {sorted(coded)})"
-        )
+        if get_codec(codec).rate_parameter == "qp":
+            raise ShardError(
+                f"{where}: no QP in {spec.qp_range} with q-{spec.slight_qp_offset} also coded (coded: {sorted(coded)})"
+            )
+        raise ShardError(f"{where}: no quality with a finer one at twice its bpp (coded: {sorted(coded)})")
     qp = int(eligible[int(rng.integers(len(eligible)))])
     slight_qp = slight_partner(codec, qp, coded_bpp, spec.slight_qp_offset)
     target, slight = coded[qp], coded[slight_qp]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from codec_bindings import PAPER_CODECS
 from shards.layout import (
     BASE_GROUP,
-    CODEC_GROUPS,
     META_SUFFIX,
     bitstream_suffix,
     done_path,
@@ -27,9 +27,9 @@ from vrpsr_cli.main import main
 def test_an_intact_dataset_verifies_with_bit_exact_reencodes(tiny_dataset: TinyDataset) -> None:
     report = verify_dataset(str(tiny_dataset.root), reencode=6, seed=1, workers=2)
     assert report.ok, report.render()
-    groups = 1 + len(CODEC_GROUPS)
+    groups = 1 + len(PAPER_CODECS)
     assert (report.shards, report.samples) == (groups * tiny_dataset.num_shards, TINY_IMAGES)
-    assert report.pictures_decoded == TINY_IMAGES * len(TINY_QPS) * len(CODEC_GROUPS)
+    assert report.pictures_decoded == TINY_IMAGES * len(TINY_QPS) * len(PAPER_CODECS)
     assert report.pictures_reencoded == 6
 
 
@@ -66,8 +66,8 @@ def test_verify_names_every_damaged_thing(tiny_dataset: TinyDataset, dataset_cop
 def test_stats_summarise_the_manifests(tiny_dataset: TinyDataset) -> None:
     stats = dataset_stats(str(tiny_dataset.root))
     assert (stats.samples, stats.failures) == (TINY_IMAGES, 0)
-    assert len(stats.points) == len(CODEC_GROUPS) * len(TINY_QPS)
-    for codec in CODEC_GROUPS:
+    assert len(stats.points) == len(PAPER_CODECS) * len(TINY_QPS)
+    for codec in PAPER_CODECS:
         curve = [point for point in stats.points if point.codec == codec]
         assert [point.value for point in curve] == [float(qp) for qp in TINY_QPS]
         assert all(point.count == TINY_IMAGES for point in curve)

@@ -9,11 +9,14 @@ from training.condition import (
     CODEC_NAMES,
     LIBRARY_NAMES,
     SinusoidalEmbedding,
+    codec_index,
     condition_batch,
+    condition_dim,
     condition_prompt,
     condition_prompts,
     condition_vector,
     embed_conditions,
+    onehot_layout,
 )
 
 
@@ -21,7 +24,35 @@ def test_condition_vector_is_onehot_then_bpp() -> None:
     assert torch.equal(condition_vector("x265", 0.3), torch.tensor([0.0, 1.0, 0.0, 0.3]))
     assert condition_vector("vvenc", 1.5).tolist() == [0.0, 0.0, 1.0, 1.5]
     assert CODEC_NAMES == ("x264", "x265", "vvenc")
-    assert LIBRARY_NAMES == {"x264": "libx264", "x265": "libx265", "vvenc": "libvvenc"}
+    assert {name: LIBRARY_NAMES[name] for name in CODEC_NAMES} == {
+        "x264": "libx264",
+        "x265": "libx265",
+        "vvenc": "libvvenc",
+    }
+
+
+def test_onehot_grows_with_the_datasets_codecs_keeping_the_paper_positions() -> None:
+    layout = onehot_layout(("webp", "x264", "av1"))
+    assert layout == ("x264", "x265", "vvenc", "av1", "webp")
+    assert condition_dim(layout) == 6
+    assert condition_vector("webp", 0.5, layout).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 0.5]
+    assert condition_vector("x265", 0.3, layout)[:3].tolist() == condition_vector("x265", 0.3)[:3].tolist()
+    assert condition_prompt("av1", 0.25) == "A {libsvtav1} {0.25} bpp compressed image."
+    assert condition_prompt("jpeg", 1.0) == "A {libjpeg} {1.0} bpp compressed image."
+    assert condition_prompts(torch.eye(5)[[4]], torch.tensor([0.5]), layout) == [
+        "A {libwebp} {0.5} bpp compressed image."
+    ]
+    with pytest.raises(ValueError, match="unknown codec"):
+        onehot_layout(("h263",))
+
+
+def test_a_model_refuses_a_codec_it_was_not_trained_on_in_one_line() -> None:
+    with pytest.raises(ValueError, match="trained on x264, x265, vvenc, not jpeg") as error:
+        codec_index("jpeg")
+    assert "\n" not in str(error.value) and "--codecs" in str(error.value)
+    with pytest.raises(ValueError, match="knows only x264, x265, vvenc"):
+        condition_batch(torch.eye(6)[:2], torch.tensor([0.1, 0.2]))
+    assert condition_batch(torch.eye(6)[:2], torch.tensor([0.1, 0.2]), None).shape == (2, 7)
 
 
 def test_condition_rejects_unknown_codec_and_bad_rate() -> None:

@@ -9,20 +9,21 @@ import pytest
 import torch
 
 import shards.loader.stages as stages
-from codec_bindings import CodecError, decode
+from codec_bindings import CODEC_NAMES as ALL_CODECS
+from codec_bindings import PAPER_CODECS, CodecError, decode
 from shards.codec_meta import parse_codec_meta
 from shards.errors import ShardError
-from shards.layout import BASE_GROUP, CODEC_GROUPS, META_SUFFIX, shard_path
-from shards.loader.condition import ConditionSpec, codec_onehot, sample_condition
+from shards.layout import BASE_GROUP, META_SUFFIX, shard_path
+from shards.loader.condition import ConditionSpec, codec_onehot, onehot_codecs, sample_condition
 from shards.loader.plan import rng_for
 from shards.loader.stages import ITEM_FIELDS, decode_pictures, random_crop, read_groups, to_tensors, zip_groups
 from shards.prompts import condition_prompt
 from shards.storage import Storage
 from tests.shards.conftest import TINY_SIZE, TinyDataset
 
-GROUPS = (BASE_GROUP, *CODEC_GROUPS)
+GROUPS = (BASE_GROUP, *PAPER_CODECS)
 SPEC = ConditionSpec(qp_range=(30, 44))
-UNIFORM = SPEC.resolved(CODEC_GROUPS)
+UNIFORM = SPEC.resolved(PAPER_CODECS)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_sample_condition_is_deterministic_and_keeps_a_slight_pair(zipped: list)
 def test_sample_condition_follows_weights_and_range(zipped: list) -> None:
     key, members = zipped[1]
     spec = ConditionSpec(codec_weights={"x265": 1.0}, qp_range=(40, 40))
-    weights = spec.resolved(CODEC_GROUPS)
+    weights = spec.resolved(PAPER_CODECS)
     assert weights == (("x265", 1.0),)
     for seed in range(5):
         selection = sample_condition(key, members, spec, weights, seed, 3, "s")
@@ -154,12 +155,18 @@ def test_to_tensors_gives_the_item_of_issue_4(zipped: list) -> None:
 def test_prompt_and_onehot_match_the_training_condition() -> None:
     from training import condition  # the trainer's side of the contract
 
-    assert tuple(condition.CODEC_NAMES) == CODEC_GROUPS
-    for codec in CODEC_GROUPS:
-        assert codec_onehot(codec) == condition.codec_onehot(codec).tolist()
+    assert tuple(condition.CODEC_NAMES) == PAPER_CODECS
+    every = onehot_codecs(ALL_CODECS)
+    assert every[:3] == PAPER_CODECS and condition.onehot_layout(ALL_CODECS) == every
+    for codec in ALL_CODECS:
+        if codec in PAPER_CODECS:
+            assert codec_onehot(codec) == condition.codec_onehot(codec).tolist()
+        assert codec_onehot(codec, every) == condition.codec_onehot(codec, every).tolist()
         for bpp in (0.3, 0.123456, 1.0, 0.005):
             for prompt_format in ("official", "paper"):
                 assert condition_prompt(codec, bpp, prompt_format) == condition.condition_prompt(
                     codec, bpp, prompt_format
                 )
     assert condition_prompt("x264", 0.3) == "A libx264 0.3000 bpp compressed image."
+    assert condition_prompt("jpeg", 0.3) == "A libjpeg 0.3000 bpp compressed image."
+    assert condition_prompt("av1", 0.25, "paper") == "A {libsvtav1} {0.25} bpp compressed image."
