@@ -199,6 +199,7 @@ def run_simulator(args: argparse.Namespace) -> int:
     from training.models.build import SimulatorArchitecture
     from training.trainers.simulator import SimulatorTrainConfig, train_simulator
 
+    train = train_config(args)  # its errors (e.g. no --steps) come before any data is opened
     batches, held_out = training_batches(args)
     architecture = SimulatorArchitecture(
         codecs=onehot_codecs(batches),
@@ -210,9 +211,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         embedding=not args.no_embedding,
         hyperprior_channels=tuple(args.hyperprior_channels),
     )
-    config = SimulatorTrainConfig(
-        train=train_config(args), architecture=architecture, rate_loss_weight=args.rate_loss_weight
-    )
+    config = SimulatorTrainConfig(train=train, architecture=architecture, rate_loss_weight=args.rate_loss_weight)
     config = with_s3diff_options(config, args)
     _report(train_simulator(config, batches, held_out), args)
     return 0
