@@ -1,8 +1,12 @@
-"""Codec benchmark: ms per picture, bpp and PSNR per QP on 512x512 Kodak crops, against the naive way.
+"""Codec benchmark: ms per picture, bpp and PSNR per QP on 512x512 Kodak crops, against the naive way;
+then every codec (x264, x265, vvenc, av1, jpeg, webp) at matched rates.
 
 The naive way is what users do today: one ffmpeg process per picture, PNG in, bitstream file out.
 Ours is split into: colour conversion + padding (ours), encode (the library), decode of the recon,
-and bookkeeping (hashing, params). Run: python -m benchmarks.codecs --kodak ../shared/data/kodak
+and bookkeeping (hashing, params). The matched-rate table rate-matches each picture to each target bpp
+by the codec's own parameter (QP, or quality for jpeg/webp; codec_bindings.match_rate) and reports the
+parameter reached, the bpp, the PSNR and the ms of one encode() there (encode + decode + bookkeeping).
+Run: python -m benchmarks.codecs --kodak ../shared/data/kodak
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
-from codec_bindings import encode, encode_many, get_codec, psnr
+from codec_bindings import CODEC_NAMES, encode, encode_many, get_codec, match_rate, psnr
 from codec_bindings.decoder import decode_yuv420
 from codec_bindings.yuv import pad_to, padded_size, rgb_to_yuv420, yuv420_to_rgb
 
@@ -141,12 +145,46 @@ def time_vvenc_one_process_each(images: list[np.ndarray], qp: int) -> float:
     return (time.perf_counter() - start) * 1000 / len(images)
 
 
+def matched_rates(images: list[np.ndarray], codec: str, target_bpp: float) -> dict:
+    """Each picture rate-matched to target_bpp by the codec's parameter: the values reached, mean bpp, PSNR, ms."""
+    spec, values, bpps, psnrs, times = get_codec(codec), [], [], [], []
+    for image in images:
+        match = match_rate(image, codec, max(1, round(target_bpp * image.shape[0] * image.shape[1])))
+        value = match.encoded.rate_value
+        start = time.perf_counter()
+        again = encode(image, codec, **{spec.rate_parameter: value})
+        times.append((time.perf_counter() - start) * 1000)
+        values.append(value)
+        bpps.append(again.bpp)
+        psnrs.append(psnr(image, again.recon))
+    return {
+        "values": f"{min(values)}-{max(values)}" if min(values) != max(values) else str(values[0]),
+        "bpp": statistics.mean(bpps),
+        "psnr": statistics.mean(psnrs),
+        "ms": statistics.mean(times),
+    }
+
+
+def print_matched_rates(images: list[np.ndarray], codecs: list[str], targets: list[float]) -> None:
+    print(f"\nmatched rates ({len(images)} crops; parameter range reached; ms of one encode incl. decode)")
+    print(f"{'codec':6} {'param':>7} {'target':>6} {'value':>7} {'bpp':>6} {'psnr':>6} {'ms':>8}")
+    for codec in codecs:
+        for target in targets:
+            row = matched_rates(images, codec, target)
+            print(
+                f"{codec:6} {get_codec(codec).rate_parameter:>7} {target:6.3f} {row['values']:>7} {row['bpp']:6.3f} "
+                f"{row['psnr']:6.2f} {row['ms']:8.1f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kodak", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak")
     parser.add_argument("--images", type=int, default=6)
-    parser.add_argument("--codecs", default="x264,x265,vvenc")
-    parser.add_argument("--qps", default="27,32,37,42,47")
+    parser.add_argument("--codecs", default=",".join(CODEC_NAMES))
+    parser.add_argument("--qps", default="27,32,37,42,47", help="the per-QP table (codecs with a naive command)")
+    parser.add_argument("--targets", default="0.1,0.2,0.4,0.8", help="bpp targets of the matched-rate table")
+    parser.add_argument("--no-qp-table", action="store_true", help="only the matched-rate table")
     args = parser.parse_args(argv)
     images = kodak_crops(args.kodak, args.images)
     if not images:
@@ -157,8 +195,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{'codec':6} {'qp':>3} {'bpp':>6} {'psnr':>6} {'conv+pad':>8} {'encode':>8} {'decode':>7} {'book':>5} "
         f"{'ours%enc':>8} {'naive':>7} {'speedup':>7}"
     )
-    for codec in args.codecs.split(","):
-        get_codec(codec)
+    codecs = args.codecs.split(",")
+    for codec in codecs if not args.no_qp_table else ():
+        if codec not in NAIVE_ARGUMENTS:
+            continue
         for qp in qps:
             row = time_ours(images, codec, qp)
             naive = time_naive(images, codec, qp)
@@ -174,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"vvenc qp {qp}: batched {batched:.1f} ms/picture, one process per picture {single:.1f} ms -> {single / batched:.2f}x"
             )
+    print_matched_rates(images, codecs, [float(t) for t in args.targets.split(",")])
 
 
 if __name__ == "__main__":
