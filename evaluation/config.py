@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from codec_bindings import CODEC_NAMES, get_codec
+from codec_bindings import PAPER_CODECS, get_codec
 from evaluation.bd_rate import BD_METHODS, DEFAULT_BD_METHOD
 from evaluation.color_fix import COLOR_FIX_STAGES, COLOR_FIXES
 from evaluation.metrics import DEFAULT_METRICS, METRICS
@@ -23,8 +23,9 @@ class EvalConfig:
     """
 
     data: str
-    codecs: tuple[str, ...] = CODEC_NAMES
-    qps: tuple[int, ...] = (32, 37, 42, 47)
+    codecs: tuple[str, ...] = PAPER_CODECS
+    qps: tuple[int, ...] = (32, 37, 42, 47)  # the QP codecs' settings (x264, x265, vvenc, av1)
+    qualities: tuple[int, ...] = (20, 40, 60, 80)  # mode qp: the quality codecs' settings (jpeg, webp)
     mode: str = "qp"
     crfs: tuple[float, ...] = (23.0, 28.0, 33.0, 38.0)
     size: int = 512
@@ -50,12 +51,14 @@ class EvalConfig:
             spec = get_codec(codec)
             if self.mode == "crf" and not spec.supports_crf:
                 raise ValueError(f"{codec} has no CRF mode (constant QP only): leave it out of the CRF evaluation")
-            if self.mode == "qp" and any(not 0 <= q <= spec.max_qp for q in self.qps):
-                raise ValueError(f"{codec}: QPs {self.qps} not within 0..{spec.max_qp}")
+            low, high = spec.rate_range
+            if self.mode == "qp" and any(not low <= q <= high for q in self.settings_for(codec)):
+                name = "QPs" if spec.rate_parameter == "qp" else "qualities"
+                raise ValueError(f"{codec}: {name} {list(self.settings_for(codec))} not within {low}..{high}")
         if not self.settings:
             raise ValueError(f"no {'QPs' if self.mode == 'qp' else 'CRFs'} to evaluate")
-        if len(set(self.settings)) != len(self.settings):
-            raise ValueError(f"repeated settings in {self.settings}")
+        if len(set(self.settings)) != len(self.settings) or len(set(self.qualities)) != len(self.qualities):
+            raise ValueError(f"repeated settings in {self.settings} / {self.qualities}")
         if self.size % self.scale:
             raise ValueError(f"size {self.size} is not a multiple of scale {self.scale}")
         if self.bd_method not in BD_METHODS:
@@ -74,6 +77,15 @@ class EvalConfig:
     def settings(self) -> tuple[float, ...]:
         """The QPs (mode qp) or CRFs (mode crf), in the order given."""
         return tuple(self.qps) if self.mode == "qp" else tuple(self.crfs)
+
+    def settings_for(self, codec: str) -> tuple[float, ...]:
+        """The settings of ``codec``: mode qp gives a quality codec (jpeg, webp) the qualities, others the QPs."""
+        if self.mode == "qp" and get_codec(codec).rate_parameter == "quality":
+            return tuple(self.qualities)
+        return self.settings
+
+    def setting_name(self, codec: str) -> str:
+        return "CRF" if self.mode == "crf" else ("QP" if get_codec(codec).rate_parameter == "qp" else "quality")
 
     def preset_for(self, codec: str) -> str:
         return dict(self.presets).get(codec) or get_codec(codec).default_preset

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codec_bindings import Encoded, encode
+from codec_bindings import Encoded, encode, get_codec
 from evaluation.color_fix import color_fix
 from evaluation.config import EvalConfig
 from evaluation.fid import frechet_distance
@@ -68,7 +68,7 @@ def _digest(picture: np.ndarray) -> str:
 
 
 def _encode_setting(picture: np.ndarray, codec: str, config: EvalConfig, setting: float) -> Encoded:
-    rate = {"qp": int(setting)} if config.mode == "qp" else {"crf": float(setting)}
+    rate = {get_codec(codec).rate_parameter: int(setting)} if config.mode == "qp" else {"crf": float(setting)}
     return encode(picture, codec, preset=config.preset_for(codec), threads=config.threads, **rate)
 
 
@@ -101,7 +101,7 @@ def _code_output(sr: np.ndarray, target: Encoded, codec: str, config: EvalConfig
         "encoded": encoded,
         "bits": encoded.bits,
         "bpp": encoded.bpp,
-        "qp": encoded.qp,
+        "qp": encoded.qp if encoded.quality is None else encoded.quality,  # the codec's parameter (quality: jpeg/webp)
         "sha256": encoded.params["sha256"],
         "rate_error_pct": 100.0 * (encoded.bits - target.bits) / target.bits,
         **extra,
@@ -129,7 +129,7 @@ def evaluate(
     crops: list[CropSet] = []
     left_out: list[dict] = []
     encoders: dict[str, dict] = {}
-    crop_setting = config.settings[len(config.settings) // 2]
+    crop_setting = {codec: config.settings_for(codec)[len(config.settings_for(codec)) // 2] for codec in config.codecs}
     iterator = items
     if progress:
         from tqdm import tqdm
@@ -182,7 +182,7 @@ def _evaluate_image(
     features: dict,
     crops: list[CropSet],
     encoders: dict,
-    crop_setting: float,
+    crop_setting: dict[str, float],
     left_out: list[dict],
 ) -> None:
     shape = image.clean.shape
@@ -190,7 +190,7 @@ def _evaluate_image(
     box = ((shape[0] - size) // 2, (shape[1] - size) // 2, size)
     done: dict[tuple, dict] = {}  # (codec, setting, SR digest) -> coded + measured (identical outputs once)
     for codec in config.codecs:
-        for setting in config.settings:
+        for setting in config.settings_for(codec):
             target = _encode_setting(image.upsampled, codec, config, setting)
             encoders.setdefault(
                 codec,
@@ -200,7 +200,7 @@ def _evaluate_image(
                 },
             )
             crop_set = None
-            if index < config.crop_images and setting == crop_setting:
+            if index < config.crop_images and setting == crop_setting[codec]:
                 crop_set = CropSet(image.name, codec, setting, box, _crop(image.clean, box))
                 crops.append(crop_set)
             for name, model in models.items():

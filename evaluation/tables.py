@@ -22,7 +22,7 @@ def summarize(result: EvalResult) -> list[dict]:
     summary = []
     for model in result.models:
         for codec in result.config.codecs:
-            for setting in result.config.settings:
+            for setting in result.config.settings_for(codec):
                 rows = groups.get((model, codec, setting), [])
                 if not rows:
                     continue
@@ -114,10 +114,14 @@ def markdown(
         lines += [
             f"## {codec} ({result.encoders.get(codec, {}).get('preset', config.preset_for(codec))})",
             "",
-            "| Model | " + setting_name + " | bpp | " + " | ".join(METRICS[m].label for m in columns) + " |",
+            "| Model | "
+            + config.setting_name(codec)
+            + " | bpp | "
+            + " | ".join(METRICS[m].label for m in columns)
+            + " |",
             "|---|---|---|" + "---|" * len(columns),
         ]
-        for setting in config.settings:
+        for setting in config.settings_for(codec):
             for entry in (s for s in summary if s["codec"] == codec and s["setting"] == setting):
                 cells = [
                     _cell(entry.get(f"{m}_mean", math.nan), entry.get(f"{m}_std", math.nan), METRICS[m].precision)

@@ -33,6 +33,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--codecs", type=name_list, default="x264,x265,vvenc", help="codecs of the recompression")
     parser.add_argument("--mode", choices=("qp", "crf"), default="qp", help="qp: rate-matched (Table 1); crf: Table S4")
     parser.add_argument("--qps", type=int_list, default="32,37,42,47", help="QPs q giving the target rates R̄")
+    parser.add_argument(
+        "--qualities", type=int_list, default="20,40,60,80", help="jpeg/webp: the qualities giving the target rates"
+    )
     parser.add_argument("--crfs", type=float_list, default="23,28,33,38", help="CRFs (mode crf; x264/x265)")
     parser.add_argument("--size", type=int, default=512, help="centre crop size of the target")
     parser.add_argument("--degradation", default="s3diff", help="degradation preset: s3diff or realesrgan")
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data,
         codecs=tuple(args.codecs),
         qps=tuple(args.qps),
+        qualities=tuple(args.qualities),
         mode=args.mode,
         crfs=tuple(args.crfs),
         size=args.size,

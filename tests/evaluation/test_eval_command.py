@@ -57,6 +57,21 @@ def test_vrpsr_eval_end_to_end(photo_dir, tmp_path, capsys):
     assert (out / "run.json").is_file() and (out / "crops" / "astronaut_x264_qp42.png").is_file()
 
 
+def test_vrpsr_eval_on_the_new_codecs(photo_dir, tmp_path, capsys):
+    out = tmp_path / "results"
+    arguments = ["eval", "--data", str(photo_dir), "--out", str(out), "--model", "bicubic", "--baseline", "identity"]
+    arguments += ["--codecs", "jpeg,webp,av1", "--qps", "40,50", "--qualities", "30,70", "--size", "64"]
+    arguments += ["--limit", "1", "--metrics", "psnr_y", "--weights-dir", str(tmp_path), "--no-progress"]
+    code = main(arguments)
+    assert code == 0, capsys.readouterr().err
+    summary = (out / "summary.md").read_text()
+    for heading in ("## jpeg (baseline)", "## webp (4)", "## av1 (8)"):
+        assert heading in summary
+    assert "| Model | quality | bpp |" in summary and "| Model | QP | bpp |" in summary
+    assert main([*arguments[:-6], "--qualities", "0,50", "--no-progress"]) == 2
+    assert "jpeg: qualities [0, 50] not within 1..100" in capsys.readouterr().err
+
+
 def test_vrpsr_eval_errors(photo_dir, tmp_path, capsys):
     assert (
         main(["eval", "--data", str(photo_dir), "--out", str(tmp_path), "--model", "esrgan", "--codecs", "x264"]) == 2

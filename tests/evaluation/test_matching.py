@@ -40,3 +40,21 @@ def test_an_unreachable_target_is_returned_marked_unmatched_with_the_closest_qp(
     matched = match_within_one_qp(photo.clean, "x264", 8, label="astronaut")
     assert matched.unmatched.startswith("astronaut: x264 cannot reach the target 8 bits: QP 51")
     assert matched.encoded.qp == 51 and matched.encoded.bits == encode(photo.clean, "x264", qp=51).bits
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "webp", "av1"])
+def test_new_codecs_match_by_their_own_parameter(photo, codec):
+    quality_codec = codec != "av1"
+    target = encode(photo.upsampled, codec, **({"quality": 50} if quality_codec else {"qp": 30})).bits
+    matched = match_within_one_qp(photo.clean, codec, target, label="astronaut")
+    value = matched.encoded.quality if quality_codec else matched.encoded.qp
+    assert value is not None and (matched.neighbour_qp is None or abs(matched.neighbour_qp - value) == 1)
+    assert matched.unmatched == ""
+    if matched.neighbour_bits is not None:
+        assert (
+            min(matched.encoded.bits, matched.neighbour_bits)
+            <= target
+            <= max(matched.encoded.bits, matched.neighbour_bits)
+        )
+    unreachable = match_within_one_qp(photo.clean, codec, 8, label="astronaut")
+    assert unreachable.unmatched.startswith(f"astronaut: {codec} cannot reach the target 8 bits")
