@@ -212,6 +212,11 @@ def build_generator(spec: GeneratorSpec, structure_only: bool = False) -> nn.Mod
     (py:, spandrel:) are wrapped with their condition adapter; `structure_only` (a checkpoint's weights
     follow): a spandrel network is built from its record instead of read from its source file."""
     if open_source(spec.backbone):
+        if tuple(spec.codecs) != CODEC_NAMES:
+            raise ValueError(
+                f"named networks ({spec.backbone}) take the condition of x264, x265 and vvenc only, the data has "
+                f"{', '.join(spec.codecs)}: use --backbone rrdbnet or s3diff for av1/jpeg/webp data"
+            )
         generator = build_open_generator(spec, structure_only)
     elif spec.backbone == "rrdbnet":
         generator = RRDBNet(
