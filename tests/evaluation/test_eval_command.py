@@ -68,7 +68,7 @@ def test_vrpsr_eval_on_the_new_codecs(photo_dir, tmp_path, capsys):
     for heading in ("## jpeg (baseline)", "## webp (4)", "## av1 (8)"):
         assert heading in summary
     assert "| Model | quality | bpp |" in summary and "| Model | QP | bpp |" in summary
-    assert main([*arguments[:-6], "--qualities", "0,50", "--no-progress"]) == 2
+    assert main([*arguments, "--qualities", "0,50"]) == 2
     assert "jpeg: qualities [0, 50] not within 1..100" in capsys.readouterr().err
 
 
