@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from training.condition import condition_vector
+from training.condition import CODEC_NAMES, LIBRARY_NAMES, condition_vector
 from training.models.backbone import mapped_output
 from training.models.build import (
     GENERATOR_PREFIX,
@@ -66,10 +66,21 @@ def run_on_picture(
     if pad_bottom or pad_right:
         mode = "reflect" if min(height, width) > max(pad_bottom, pad_right) else "replicate"
         image = F.pad(image, (0, pad_right, 0, pad_bottom), mode=mode)
-    condition = condition_vector(codec, bpp)[None].to(parameter.device)
+    condition = condition_vector(codec, bpp, model_codecs(model))[None].to(parameter.device)
     output = model(image, condition, None)[..., : height * scale, : width * scale].float()
     output = (output.clamp(-1, 1) + 1) * 127.5 if signed else mapped_output(output, output_mapping) * 255.0
     return output.round()[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+
+
+def model_codecs(model: nn.Module) -> tuple[str, ...]:
+    """The codecs of a model's one-hot: its ``codec_names`` (RRDBNet, small simulator), else those of an
+    S3Diff model's prompt names (the paper's three, then libsvtav1/libjpeg/libwebp), else the paper's three."""
+    names = getattr(model, "codec_names", None)
+    if names is not None:
+        return tuple(names)
+    prompt_names = tuple(getattr(getattr(model, "settings", None), "codec_names", ()))
+    by_library = {library: codec for codec, library in LIBRARY_NAMES.items()}
+    return CODEC_NAMES + tuple(by_library.get(name, name) for name in prompt_names[3:])
 
 
 @dataclass

@@ -44,3 +44,20 @@ def test_simulator_and_sr_train_on_the_new_codecs_and_refuse_other_data(datasets
     assert main([*sr, "--data", str(paper), "--output-dir", str(tmp_path / "refused")]) == 2
     error = capsys.readouterr().err.strip()
     assert "the simulator was trained on x264, x265, vvenc, jpeg, webp" in error and "\n" not in error
+
+
+def test_a_model_conditions_on_its_own_codecs_and_refuses_others():
+    import numpy as np
+
+    from training.condition import CODEC_NAMES
+    from training.inference import SuperResolver, model_codecs
+    from training.models.rrdbnet import RRDBNet
+
+    picture = np.full((16, 16, 3), 128, np.uint8)
+    layout = (*CODEC_NAMES, "jpeg", "webp")
+    grown = SuperResolver(RRDBNet(4, 8, 1, 4, codec_names=layout))
+    assert model_codecs(grown.generator) == layout and grown(picture, "webp", 0.3).shape == (64, 64, 3)
+    paper = SuperResolver(RRDBNet(4, 8, 1, 4))
+    assert paper(picture, "x265", 0.3).shape == (64, 64, 3)
+    with pytest.raises(ValueError, match="trained on x264, x265, vvenc, not jpeg"):
+        paper(picture, "jpeg", 0.3)
