@@ -4,6 +4,7 @@ QP codecs (x264, x265, vvenc, av1): the picture at QP q - offset (the paper's q 
 Quality codecs (jpeg, webp), whose scales are not comparable to a QP: among the finer grid points, the
 one whose bpp is nearest to twice the picture's bpp (ties: the lower quality), and only when some finer
 point reaches twice the bpp, so the partner is never a near-copy of the picture at the top of the grid.
+An offset of 0 (--supervision clean, which reads no partner) pairs every picture with itself.
 Both rules read only what a sample records (its grid and each picture's bpp), so they are deterministic.
 """
 
@@ -26,6 +27,8 @@ def slight_partner(codec: str, value: int, coded_bpp: Mapping[int, float], qp_of
     spec = get_codec(codec)
     if value not in coded_bpp:
         return None
+    if qp_offset == 0:  # no partner wanted (trainers with --supervision clean): the picture itself
+        return value
     if spec.rate_parameter == "qp":
         partner = value - qp_offset
         return partner if partner in coded_bpp else None

@@ -137,7 +137,7 @@ def open_dataset(
     condition = condition or ConditionSpec()
     for codec, _ in condition.resolved(groups):
         if get_codec(codec).rate_parameter != "qp":
-            if len(recorded_grid(facts["groups"][codec])) < 2:
+            if len(recorded_grid(facts["groups"][codec])) < (2 if condition.slight_qp_offset else 1):
                 raise ShardError(f"{root}: {codec}'s grid {recorded_grid(facts['groups'][codec])} has no pair")
             continue
         if not condition.eligible_qps(set(facts["groups"][codec].get("qps", []))):

@@ -126,3 +126,8 @@ def test_grid_overrides_and_their_errors(tmp_path):
     for bad in ("jpeg", "jpeg=", "jpeg=ten"):
         with pytest.raises(ValueError, match="expected CODEC=LIST"):
             grid_override(bad)
+
+
+def test_no_partner_wanted_pairs_every_picture_with_itself():
+    bpps = {10: 0.2, 90: 1.5}
+    assert slight_partner("jpeg", 90, bpps, 0) == 90 and slight_partner("x264", 30, {30: 0.3}, 0) == 30

@@ -37,10 +37,10 @@ def test_onehot_grows_with_the_datasets_codecs_keeping_the_paper_positions() -> 
     assert condition_dim(layout) == 6
     assert condition_vector("webp", 0.5, layout).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 0.5]
     assert condition_vector("x265", 0.3, layout)[:3].tolist() == condition_vector("x265", 0.3)[:3].tolist()
-    assert condition_prompt("av1", 0.25) == "A {libsvtav1} {0.25} bpp compressed image."
-    assert condition_prompt("jpeg", 1.0) == "A {libjpeg} {1.0} bpp compressed image."
+    assert condition_prompt("av1", 0.25) == "A libsvtav1 0.2500 bpp compressed image."
+    assert condition_prompt("jpeg", 1.0, "paper") == "A {libjpeg} {1.0} bpp compressed image."
     assert condition_prompts(torch.eye(5)[[4]], torch.tensor([0.5]), layout) == [
-        "A {libwebp} {0.5} bpp compressed image."
+        "A libwebp 0.5000 bpp compressed image."
     ]
     with pytest.raises(ValueError, match="unknown codec"):
         onehot_layout(("h263",))
