@@ -31,7 +31,8 @@ def grid_problems(
         outside = [value for value in grid if not low <= value <= high]
         if outside:
             problems.append(
-                f"{flag} {', '.join(map(str, outside))} outside {codec}'s range {low}..{high}: "
+                f"{flag}{' ' if flag == '--qps' else ''}{','.join(map(str, outside))} outside {codec}'s range "
+                f"{low}..{high}: "
                 f"give {'QPs' if spec.rate_parameter == 'qp' else 'qualities'} within it (or leave that codec out of --codecs)"
             )
         elif flag != "--qps" and len(set(grid)) != len(grid):
