@@ -35,6 +35,7 @@ from training.checkpoint import (
     load_data_state,
     save_checkpoint,
 )
+from training.distributed import mean_over_ranks, skipped_over_ranks
 from training.ema import ParameterEMA
 from training.gan_losses import check_gan_loss, default_gan_loss
 from training.logs import CsvLog
@@ -396,16 +397,3 @@ def checkpoint(run: Run, batches: Iterable[Batch], done: int) -> Path | None:
         run.recorded_config,
         data_states,
     )
-
-
-def mean_over_ranks(losses: dict[str, float]) -> dict[str, float]:
-    """Each loss averaged over the ranks (every rank calls this; a single process gets its own back)."""
-    gathered = gather_object([losses])
-    return {name: sum(part[name] for part in gathered) / len(gathered) for name in losses}
-
-
-def skipped_over_ranks(batches: Iterable[Batch]) -> tuple[int, int]:
-    """(shards, samples) the loaders of all ranks skipped as corrupt; (0, 0) for other batch iterables."""
-    skips = getattr(batches, "skips", None)
-    counts = gather_object([(skips.shards, skips.samples) if skips is not None else (0, 0)])
-    return sum(shards for shards, _ in counts), sum(samples for _, samples in counts)
