@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.ray_driver import run_factory  # Ray is imported only when needed
     from shards.qp_pairs import grid_warning
 
-    if args.qps and (warning := grid_warning(args.qps)):
-        print(f"vrpsr generate: warning: {warning}", file=sys.stderr)
     presets = tuple(tuple(item.split("=", 1)) for item in args.preset)
     grids = tuple(grid_override(item) for item in args.grid)
     config = FactoryConfig(
@@ -111,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
         label_column=args.label_column,
         lq_variants=args.lq_variants,
         max_input_bytes=int(args.max_input_mb * 2**20),
-    )
+    )  # checks every argument: a bad one ends here in one line, before any warning
+    if args.qps and (warning := grid_warning(args.qps)):
+        print(f"vrpsr generate: warning: {warning}", file=sys.stderr)
     summary = run_factory(
         config,
         storage_options(args.s3_endpoint),
