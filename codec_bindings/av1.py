@@ -19,13 +19,12 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 from codec_bindings.errors import CodecError
+from codec_bindings.pyav_encode import encode_picture
 from codec_bindings.yuv import Yuv420
 
 os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its config banner to stderr at every encoder start
@@ -84,26 +83,8 @@ class SvtAv1Codec:
 
 
 def encode_obus(planes: Yuv420, options: dict[str, str]) -> bytes:
-    context = av.CodecContext.create("libsvtav1", "w")
-    context.width, context.height = planes.width, planes.height
-    context.pix_fmt = "yuv420p"
-    context.time_base = Fraction(1, 25)
-    context.gop_size = 1
-    context.thread_count = 1
-    context.options = options
-    i420 = np.concatenate([planes.y.ravel(), planes.u.ravel(), planes.v.ravel()]).reshape(-1, planes.width)
-    frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-    frame.pts = 0
-    try:
-        packets = list(context.encode(frame)) + list(context.encode(None))
-    except av.error.FFmpegError as error:
-        raise CodecError(
-            f"libsvtav1 failed on a {planes.width}x{planes.height} picture with {options}: {error}"
-        ) from error
-    stream = b"".join(bytes(packet) for packet in packets)
-    if not stream:
-        raise CodecError(f"libsvtav1 returned no bitstream for a {planes.width}x{planes.height} picture")
-    return stream
+    """One key frame, single-threaded (the options fix the rest)."""
+    return encode_picture("libsvtav1", planes, options, threads=1, gop_size=1)
 
 
 def split_obus(stream: bytes) -> list[tuple[int, bytes]]:

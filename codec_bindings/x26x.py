@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
-import av
 import numpy as np
 
 from codec_bindings.annexb import canonical_picture, nal_type, split_nal_units
 from codec_bindings.errors import CodecError
+from codec_bindings.pyav_encode import encode_picture
 from codec_bindings.yuv import Yuv420
 
 X26X_PRESETS = (
@@ -88,24 +87,9 @@ class X26xCodec:
         return [self.encode_yuv(picture, qp=qp, crf=None, preset=preset, threads=threads) for picture in pictures]
 
     def _encode_units(self, planes: Yuv420, options: dict[str, str], threads: int) -> list[bytes]:
-        context = av.CodecContext.create(self.library, "w")
-        context.width, context.height = planes.width, planes.height
-        context.pix_fmt = "yuv420p"
-        context.time_base = Fraction(1, 25)
-        context.thread_count = threads
-        context.options = options
-        i420 = np.concatenate([planes.y.ravel(), planes.u.ravel(), planes.v.ravel()]).reshape(-1, planes.width)
-        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-        frame.pts = 0
-        try:
-            packets = list(context.encode(frame)) + list(context.encode(None))
-        except av.error.FFmpegError as error:
-            raise CodecError(
-                f"{self.library} failed on a {planes.width}x{planes.height} picture with {options}: {error}"
-            ) from error
-        units = split_nal_units(b"".join(bytes(packet) for packet in packets))
+        units = split_nal_units(encode_picture(self.library, planes, options, threads=threads))
         if not units:
-            raise CodecError(f"{self.library} returned no bitstream for a {planes.width}x{planes.height} picture")
+            raise CodecError(f"{self.library} returned no NAL unit for a {planes.width}x{planes.height} picture")
         return units
 
 
